@@ -1,0 +1,9 @@
+// Cloudflare Workers entry: the wasm is imported as a module (Workers refuse to compile
+// wasm from bytes), then instantiated synchronously.
+
+import { initSync } from "../pkg/web/castamere.js";
+import wasmModule from "../pkg/web/castamere_bg.wasm";
+
+initSync({ module: wasmModule });
+
+export * from "./core.mjs";

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// Idempotent setup for `npm start` and `npm test`: installs only what is missing (the wasm32
+// target, wasm-bindgen-cli at the version in Cargo.lock, wasm-pack, npm packages), then builds
+// pkg/ and dist/ when their sources changed. Uses only node built-ins: it runs before
+// node_modules exists.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const cargoBin = join(process.env.CARGO_HOME || join(homedir(), ".cargo"), "bin");
+process.env.PATH = `${cargoBin}:${process.env.PATH}`;
+const quiet = process.argv.includes("--quiet");
+const t0 = Date.now();
+const log = (msg) => {
+  if (!quiet) console.error(`[setup] ${msg}`);
+};
+
+function run(cmd, args, opts = {}) {
+  log(`$ ${cmd} ${args.join(" ")}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", ...opts });
+  if (r.status !== 0) {
+    console.error(`[setup] '${cmd} ${args.join(" ")}' failed (exit ${r.status ?? r.signal}).`);
+    process.exit(1);
+  }
+}
+
+function output(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function lockedVersion(crate) {
+  const lock = readFileSync(join(root, "Cargo.lock"), "utf8");
+  const m = lock.match(new RegExp(`name = "${crate}"\\nversion = "([^"]+)"`));
+  if (!m) throw new Error(`Cargo.lock has no ${crate}; run 'cargo generate-lockfile'.`);
+  return m[1];
+}
+
+function hashTree(paths) {
+  const h = createHash("sha256");
+  const walk = (p) => {
+    const full = join(root, p);
+    if (!existsSync(full)) return;
+    if (statSync(full).isDirectory()) {
+      for (const e of readdirSync(full).sort()) walk(join(p, e));
+    } else {
+      h.update(p);
+      h.update(readFileSync(full));
+    }
+  };
+  for (const p of paths) walk(p);
+  return h.digest("hex");
+}
+
+function stamped(file, hash) {
+  return existsSync(file) && readFileSync(file, "utf8") === hash;
+}
+
+// 1. The wasm32 target.
+const targets = output("rustup", ["target", "list", "--installed"]) ?? "";
+if (!targets.split("\n").includes("wasm32-unknown-unknown")) {
+  run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
+}
+
+// 2. wasm-bindgen-cli at exactly the version of wasm-bindgen in Cargo.lock.
+const wbg = lockedVersion("wasm-bindgen");
+const haveWbg = output("wasm-bindgen", ["--version"]);
+if (haveWbg !== `wasm-bindgen ${wbg}`) {
+  log(`wasm-bindgen-cli ${wbg} is missing (found: ${haveWbg ?? "none"}); installing (about 3 minutes).`);
+  run("cargo", ["install", "wasm-bindgen-cli", "--version", wbg, "--force"]);
+}
+
+// 3. wasm-pack.
+if (output("wasm-pack", ["--version"]) === null) {
+  log("wasm-pack is missing; installing (about 3 minutes).");
+  run("cargo", ["install", "wasm-pack"]);
+}
+
+// 4. npm packages, when package.json or the lockfile changed since the last install.
+const npmHash = hashTree(["package.json", "package-lock.json"]);
+const npmStamp = join(root, "node_modules", ".castamere-installed");
+if (!stamped(npmStamp, npmHash)) {
+  const lock = existsSync(join(root, "package-lock.json"));
+  run("npm", [lock ? "ci" : "install", "--no-audit", "--no-fund"]);
+  writeFileSync(npmStamp, npmHash);
+}
+
+// 5. pkg/ (wasm-pack) when the Rust sources changed.
+const rustHash = hashTree(["Cargo.toml", "Cargo.lock", "src"]);
+const pkgStamp = join(root, "pkg", ".castamere-built");
+if (!stamped(pkgStamp, rustHash)) {
+  run("wasm-pack", [
+    "--log-level",
+    "warn",
+    "build",
+    "--release",
+    "--target",
+    "web",
+    "--out-dir",
+    "pkg/web",
+    "--no-pack",
+  ]);
+  mkdirSync(join(root, "pkg"), { recursive: true });
+  writeFileSync(pkgStamp, rustHash);
+}
+
+// 6. dist/ (the CommonJS build of the shim) when the shim or pkg/ changed.
+const distHash = hashTree(["js", "pkg/web/castamere.js", "scripts/build-cjs.mjs"]);
+const distStamp = join(root, "dist", ".castamere-built");
+if (!stamped(distStamp, distHash)) {
+  run(process.execPath, ["scripts/build-cjs.mjs"]);
+  writeFileSync(distStamp, distHash);
+}
+
+log(`ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
