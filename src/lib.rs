@@ -5,6 +5,7 @@
 //! `wasm32`) wrap it for JavaScript.
 #![deny(missing_docs)]
 
+pub mod crdt;
 pub mod error;
 pub mod store;
 

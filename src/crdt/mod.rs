@@ -1,0 +1,36 @@
+//! State-based CRDTs with delta mutators over a causal context.
+//!
+//! Every type is a [`DotStore`]; paired with a [`CausalContext`] it forms a [`Causal`] state.
+//! Mutators are pure: they take `&self` and the context and return a delta, which is itself
+//! a state. The caller joins the delta into its state and also ships it.
+
+mod any;
+mod context;
+mod dot;
+mod dotstore;
+mod dwflag;
+mod ewflag;
+mod hlc;
+mod lwwreg;
+mod mvreg;
+mod ormap;
+mod orset;
+mod pncounter;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use any::{AnyCrdt, AnyMap, Kind, Slot, SlotType};
+pub use context::{CausalContext, Seen};
+pub use dot::{Dot, ReplicaId};
+pub use dotstore::{Causal, DotFun, DotMap, DotSet, DotStore, Lattice};
+pub use dwflag::DwFlag;
+pub use ewflag::EwFlag;
+pub use hlc::Hlc;
+pub use lwwreg::{LwwReg, Stamped};
+pub use mvreg::MvReg;
+pub use ormap::OrMap;
+pub use orset::OrSet;
+pub use pncounter::{Overflow, PnCounter};
+
+/// Keys of the keyspace, members of sets and fields of maps: arbitrary bytes.
+pub type Key = Box<[u8]>;
