@@ -1,8 +1,8 @@
-// The public API shared by every runtime: the Store class and the CastamereError.
-// Runtime entries (node.mjs, workerd.mjs, browser.mjs) initialise the wasm module first.
+// The public API shared by every runtime: Store, CastamereError, replica ids. Runtime
+// entries (node.mjs, workerd.mjs, browser.mjs) initialise the wasm module before importing it.
 import { Store as WasmStore } from "../pkg/web/castamere.js";
 
-/** An error thrown by a command; `.code` is the Redis-style code (`ERR`, `WRONGTYPE`, ...). */
+/** An error from castamere; `.code` is the Redis-style code (`ERR`, `WRONGTYPE`, `EPROTO`, ...). */
 export class CastamereError extends Error {
   constructor(message, code) {
     super(message);
@@ -11,23 +11,197 @@ export class CastamereError extends Error {
   }
 }
 
-function rethrow(e) {
-  if (e instanceof Error) throw new CastamereError(e.message);
+/** Rethrows an error from the wasm module as a CastamereError (same message and code). */
+export function rethrow(e) {
+  if (e instanceof Error && e.name === "CastamereError" && !(e instanceof CastamereError)) {
+    throw new CastamereError(e.message, e.code);
+  }
   throw e;
 }
 
-/** A replica's keyspace, implemented in Rust. */
+/** A random 64-bit replica id (never 0). Every process start must use a new one. */
+export function randomReplicaId() {
+  const w = new Uint32Array(2);
+  crypto.getRandomValues(w);
+  const id = (BigInt(w[0]) << 32n) | BigInt(w[1]);
+  return id === 0n ? 1n : id;
+}
+
+function toBigId(id) {
+  if (id === undefined || id === null) return randomReplicaId();
+  if (typeof id === "bigint") return id;
+  if (typeof id === "number" && Number.isSafeInteger(id) && id >= 0) return BigInt(id);
+  if (typeof id === "string" && /^\d+$/.test(id)) return BigInt(id);
+  throw new CastamereError("ERR replicaId must be a non-negative integer (number, bigint or decimal string)");
+}
+
+const flat = (xs) => (xs.length === 1 && Array.isArray(xs[0]) ? xs[0] : xs);
+
+/**
+ * A replica's keyspace, implemented in Rust. Commands follow Redis: `exec(["INCRBY", "views", 5])`.
+ * Replies: integers as numbers (BigInt beyond ±2^53), strings as strings (Uint8Array if the
+ * bytes are not UTF-8), nil as null, arrays as arrays, HGETALL as a plain object.
+ */
 export class Store {
-  constructor() {
-    this._w = new WasmStore();
+  constructor(options = {}) {
+    this._w = new WasmStore(toBigId(options.replicaId), options.maxKeyBytes, options.maxValueBytes);
   }
 
-  /** Runs one Redis-like command, e.g. `exec(["PING"])`. */
+  /** Runs one Redis-like command given as its words. */
   exec(args) {
     try {
-      return this._w.exec(args);
+      return this._w.exec(args, Date.now());
     } catch (e) {
       rethrow(e);
     }
+  }
+
+  /** The replica id, as a decimal string. */
+  get replicaId() {
+    return this._w.replicaId;
+  }
+  /** The sequence number of this replica's latest write. */
+  get lastWrite() {
+    return this._w.lastWrite;
+  }
+  /** Number of keys. */
+  get size() {
+    return this._w.size;
+  }
+
+  /** The outgoing deltas (every local write since the last call), encoded; undefined if none. */
+  takeDeltas() {
+    return this._w.takeDeltas();
+  }
+  /** Joins remote deltas or a snapshot; invalid bytes throw EPROTO and change nothing. */
+  applyDeltas(bytes) {
+    try {
+      this._w.applyDeltas(bytes);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+  /** The whole state, encoded. */
+  snapshot() {
+    return this._w.snapshot();
+  }
+
+  ping(message) {
+    return this.exec(message === undefined ? ["PING"] : ["PING", message]);
+  }
+  get(key) {
+    return this.exec(["GET", key]);
+  }
+  getall(key) {
+    return this.exec(["GETALL", key]);
+  }
+  set(key, value) {
+    return this.exec(["SET", key, value]);
+  }
+  mget(...keys) {
+    return this.exec(["MGET", ...flat(keys)]);
+  }
+  /** `mset({ a: "1", b: "2" })` or `mset("a", "1", "b", "2")`. */
+  mset(...pairs) {
+    const words = pairs.length === 1 && typeof pairs[0] === "object" ? Object.entries(pairs[0]).flat() : pairs;
+    return this.exec(["MSET", ...words]);
+  }
+  incr(key) {
+    return this.incrBy(key, 1);
+  }
+  decr(key) {
+    return this.incrBy(key, -1);
+  }
+  decrBy(key, n) {
+    return this.incrBy(key, -n);
+  }
+  incrBy(key, n) {
+    if (typeof key === "string" && typeof n === "number") {
+      let v;
+      try {
+        v = this._w.incrBy(key, n);
+      } catch (e) {
+        rethrow(e);
+      }
+      return Number.isNaN(v) ? this.get(key) : v;
+    }
+    return this.exec(["INCRBY", key, n]);
+  }
+  sadd(key, ...members) {
+    return this.exec(["SADD", key, ...flat(members)]);
+  }
+  srem(key, ...members) {
+    return this.exec(["SREM", key, ...flat(members)]);
+  }
+  smembers(key) {
+    return this.exec(["SMEMBERS", key]);
+  }
+  sismember(key, member) {
+    return this.exec(["SISMEMBER", key, member]) === 1;
+  }
+  scard(key) {
+    return this.exec(["SCARD", key]);
+  }
+  /** `hset(key, field, value)` or `hset(key, { field: value, ... })`; returns new fields. */
+  hset(key, field, value) {
+    const words = typeof field === "object" && field !== null ? Object.entries(field).flat() : [field, value];
+    return this.exec(["HSET", key, ...words]);
+  }
+  hget(key, field) {
+    return this.exec(["HGET", key, field]);
+  }
+  hmget(key, ...fields) {
+    return this.exec(["HMGET", key, ...flat(fields)]);
+  }
+  hgetall(key) {
+    return this.exec(["HGETALL", key]);
+  }
+  hlen(key) {
+    return this.exec(["HLEN", key]);
+  }
+  hdel(key, ...fields) {
+    return this.exec(["HDEL", key, ...flat(fields)]);
+  }
+  hincrby(key, field, n) {
+    return this.exec(["HINCRBY", key, field, n]);
+  }
+  /** Enables a flag; `rule` ("ENABLEWINS" or "DISABLEWINS") applies when the flag is created. */
+  flagEnable(key, rule) {
+    return this.exec(rule ? ["FLAG.ENABLE", key, rule] : ["FLAG.ENABLE", key]);
+  }
+  flagDisable(key, rule) {
+    return this.exec(rule ? ["FLAG.DISABLE", key, rule] : ["FLAG.DISABLE", key]);
+  }
+  flagGet(key) {
+    return this.exec(["FLAG.GET", key]) === 1;
+  }
+  del(...keys) {
+    return this.exec(["DEL", ...flat(keys)]);
+  }
+  exists(...keys) {
+    return this.exec(["EXISTS", ...flat(keys)]);
+  }
+  type(key) {
+    return this.exec(["TYPE", key]);
+  }
+  dbsize() {
+    return this.exec(["DBSIZE"]);
+  }
+  /** One SCAN step: `{ cursor, keys }`; start with cursor "0", stop when it is "0" again. */
+  scan(cursor = "0", { match, count } = {}) {
+    const words = ["SCAN", cursor];
+    if (match !== undefined) words.push("MATCH", match);
+    if (count !== undefined) words.push("COUNT", count);
+    const [next, keys] = this.exec(words);
+    return { cursor: next, keys };
+  }
+  /** Every key (matching `match`), by SCAN. */
+  *keys(match) {
+    let cursor = "0";
+    do {
+      const r = this.scan(cursor, { match, count: 100 });
+      yield* r.keys;
+      cursor = r.cursor;
+    } while (cursor !== "0");
   }
 }

@@ -5,6 +5,7 @@
 //! `wasm32`) wrap it for JavaScript.
 #![deny(missing_docs)]
 
+pub mod codec;
 pub mod crdt;
 pub mod error;
 pub mod store;
@@ -13,4 +14,4 @@ pub mod store;
 pub mod wasm;
 
 pub use error::{Error, Result};
-pub use store::{Reply, Store};
+pub use store::{Limits, Reply, Store};

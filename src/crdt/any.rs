@@ -52,6 +52,13 @@ impl Kind {
 /// A map whose values are any CRDT type.
 pub type AnyMap = OrMap<Key, AnyCrdt>;
 
+impl AnyMap {
+    /// The map over a decoded dot map.
+    pub(crate) fn from_dotmap(m: super::DotMap<Key, AnyCrdt>) -> AnyMap {
+        OrMap(m)
+    }
+}
+
 /// One typed slot.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
@@ -451,7 +458,7 @@ impl DotStore for AnyCrdt {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::super::testing::*;
     use super::*;

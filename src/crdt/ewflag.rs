@@ -46,7 +46,7 @@ impl DotStore for EwFlag {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::super::testing::*;
     use super::*;

@@ -94,7 +94,7 @@ impl DotStore for LwwReg {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::super::testing::*;
     use super::*;

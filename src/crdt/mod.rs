@@ -16,7 +16,7 @@ mod mvreg;
 mod ormap;
 mod orset;
 mod pncounter;
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod testing;
 
 pub use any::{AnyCrdt, AnyMap, Kind, Slot, SlotType};

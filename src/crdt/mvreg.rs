@@ -49,7 +49,7 @@ impl DotStore for MvReg {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::super::testing::*;
     use super::*;

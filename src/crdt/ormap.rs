@@ -103,7 +103,7 @@ impl<K: Ord + Clone + Debug, V: DotStore> DotStore for OrMap<K, V> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::super::testing::*;
     use super::super::{OrSet, PnCounter};

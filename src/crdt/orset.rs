@@ -112,7 +112,7 @@ impl DotStore for OrSet {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::super::testing::*;
     use super::*;

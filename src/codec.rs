@@ -1,0 +1,614 @@
+//! The versioned binary wire format of states and deltas, and the only place where untrusted
+//! bytes are validated. Decoding returns `Err` for anything malformed — truncated, oversized,
+//! wrong version, non-canonical, or a causal context that does not cover the store — never
+//! panics, and never allocates more than the input could describe.
+//!
+//! Layout (integers are LEB128 varints, signed ones zigzag; `bytes` is a length then bytes):
+//!
+//! ```text
+//! blob     = magic:u8 replicas ctx keyspace        magic: 0xC1 delta, 0xC2 state
+//! replicas = n (id)*n                              ids strictly ascending
+//! ctx      = n (index vv m (gap len-1)*m)*n        indexes ascending; a gap is lo - prev_hi ≥ 2
+//! keyspace = map
+//! map      = n (key:bytes any)*n                   keys strictly ascending
+//! any      = header:u8 slot*                       header bit k: slot of kind k; bit 7: full
+//! counter  = n (dot value:i64)*n                   lww = n (dot ts value:bytes)*n
+//! mv       = n (dot value:bytes)*n                 flag = n (dot on:u8)*n
+//! set      = n (member:bytes n' dot*n')*n          hash/map = map
+//! dot      = replica-index seq                     dots strictly ascending in each store
+//! ```
+
+use std::fmt;
+
+use crate::crdt::{
+    AnyCrdt, AnyMap, Causal, CausalContext, Dot, DotFun, DotMap, DotSet, DotStore, DwFlag, EwFlag,
+    Key, Kind, LwwReg, MvReg, OrSet, PnCounter, ReplicaId, Slot, Stamped,
+};
+use crate::store::Keyspace;
+
+/// First byte of an encoded delta.
+pub const MAGIC_DELTA: u8 = 0xC1;
+/// First byte of an encoded full state.
+pub const MAGIC_STATE: u8 = 0xC2;
+/// Deepest nesting of maps accepted.
+pub const MAX_DEPTH: usize = 8;
+
+/// Why bytes were rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The input ended in the middle of a value.
+    Truncated,
+    /// The first byte is not a known format.
+    Version(u8),
+    /// A length beyond a limit.
+    TooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// Its length.
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// Anything else: the message names the rule broken.
+    Invalid(&'static str),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Truncated => write!(f, "invalid castamere bytes: truncated input"),
+            DecodeError::Version(v) => write!(
+                f,
+                "invalid castamere bytes: unknown format 0x{v:02x} (this build reads format 1; upgrade the older peer)"
+            ),
+            DecodeError::TooLarge { what, len, max } => {
+                write!(f, "invalid castamere bytes: {what} of {len} is over the limit of {max}")
+            }
+            DecodeError::Invalid(why) => write!(f, "invalid castamere bytes: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Limits applied while decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest key, member or field name.
+    pub max_key_bytes: usize,
+    /// Largest value.
+    pub max_value_bytes: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_key_bytes: 4096,
+            max_value_bytes: 1 << 20,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Primitives
+
+/// Appends varints and byte strings.
+#[derive(Debug, Default)]
+pub struct Writer {
+    /// The bytes written so far.
+    pub buf: Vec<u8>,
+}
+
+impl Writer {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// One byte.
+    pub fn u8(&mut self, b: u8) {
+        self.buf.push(b);
+    }
+    /// An unsigned varint.
+    pub fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
+    }
+    /// A signed (zigzag) varint.
+    pub fn ivarint(&mut self, v: i64) {
+        self.varint(((v << 1) ^ (v >> 63)) as u64);
+    }
+    /// A length-prefixed byte string.
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.varint(b.len() as u64);
+        self.buf.extend_from_slice(b);
+    }
+}
+
+/// Reads varints and byte strings from untrusted input.
+#[derive(Debug)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `buf`.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+    /// Bytes left.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+    /// Whether everything was read.
+    pub fn is_empty(&self) -> bool {
+        self.remaining() == 0
+    }
+    /// One byte.
+    pub fn u8(&mut self) -> Result<u8, DecodeError> {
+        let b = *self.buf.get(self.pos).ok_or(DecodeError::Truncated)?;
+        self.pos += 1;
+        Ok(b)
+    }
+    /// An unsigned varint (at most 10 bytes, no overflow).
+    pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        let mut v: u64 = 0;
+        for i in 0..10 {
+            let b = self.u8()?;
+            let part = u64::from(b & 0x7f);
+            if i == 9 && b > 1 {
+                return Err(DecodeError::Invalid("varint overflows 64 bits"));
+            }
+            v |= part << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(DecodeError::Invalid("varint longer than 10 bytes"))
+    }
+    /// A signed (zigzag) varint.
+    pub fn ivarint(&mut self) -> Result<i64, DecodeError> {
+        let v = self.varint()?;
+        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+    /// A count of items, each at least `min_item` bytes: never more than the input holds.
+    pub fn count(&mut self, min_item: usize) -> Result<usize, DecodeError> {
+        let n = self.varint()?;
+        let max = (self.remaining() / min_item.max(1)) as u64;
+        if n > max {
+            return Err(DecodeError::Truncated);
+        }
+        Ok(n as usize)
+    }
+    /// A length-prefixed byte string of at most `max` bytes.
+    pub fn bytes(&mut self, what: &'static str, max: usize) -> Result<&'a [u8], DecodeError> {
+        let len = self.varint()?;
+        if len > max as u64 {
+            return Err(DecodeError::TooLarge {
+                what,
+                len,
+                max: max as u64,
+            });
+        }
+        let len = len as usize;
+        if len > self.remaining() {
+            return Err(DecodeError::Truncated);
+        }
+        let s = &self.buf[self.pos..self.pos + len];
+        self.pos += len;
+        Ok(s)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+struct Enc<'r> {
+    w: Writer,
+    replicas: &'r [ReplicaId],
+}
+
+impl Enc<'_> {
+    fn index(&self, r: ReplicaId) -> u64 {
+        // Every replica of the blob is in the table: it was collected from the blob itself.
+        self.replicas.binary_search(&r).map_or(0, |i| i as u64)
+    }
+
+    fn dot(&mut self, d: Dot) {
+        let i = self.index(d.replica);
+        self.w.varint(i);
+        self.w.varint(d.seq);
+    }
+
+    fn dotfun<V>(&mut self, f: &DotFun<V>, mut val: impl FnMut(&mut Writer, &V)) {
+        self.w.varint(f.0.len() as u64);
+        for (d, v) in &f.0 {
+            self.dot(*d);
+            val(&mut self.w, v);
+        }
+    }
+
+    fn ctx(&mut self, c: &CausalContext) {
+        let rs: Vec<ReplicaId> = c
+            .replicas()
+            .filter(|r| c.seen(*r).is_some_and(|s| s.vv > 0 || !s.cloud.is_empty()))
+            .collect();
+        self.w.varint(rs.len() as u64);
+        for r in rs {
+            let s = c.seen(r).expect("listed");
+            let i = self.index(r);
+            self.w.varint(i);
+            self.w.varint(s.vv);
+            self.w.varint(s.cloud.len() as u64);
+            let mut prev = s.vv;
+            for &(lo, hi) in &s.cloud {
+                self.w.varint(lo - prev);
+                self.w.varint(hi - lo);
+                prev = hi;
+            }
+        }
+    }
+
+    fn any(&mut self, v: &AnyCrdt, full: bool) {
+        let mut header = if full { 0x80u8 } else { 0 };
+        for s in v.slots() {
+            header |= 1 << (s.kind() as u8);
+        }
+        self.w.u8(header);
+        for s in v.slots() {
+            match s {
+                Slot::Counter(c) => self.dotfun(&c.0, |w, v| w.ivarint(*v)),
+                Slot::Lww(r) => self.dotfun(&r.0, |w, s| {
+                    w.varint(s.ts);
+                    w.bytes(&s.value);
+                }),
+                Slot::Mv(r) => self.dotfun(&r.0, |w, v| w.bytes(v)),
+                Slot::EwFlag(f) => self.dotfun(&f.0, |w, on| w.u8(u8::from(*on))),
+                Slot::DwFlag(f) => self.dotfun(&f.0, |w, on| w.u8(u8::from(*on))),
+                Slot::Set(s) => {
+                    self.w.varint(s.0.entries.len() as u64);
+                    for (m, dots) in &s.0.entries {
+                        self.w.bytes(m);
+                        self.dotfun(dots, |_, _| {});
+                    }
+                }
+                Slot::Map(m) => self.map(&m.0),
+            }
+        }
+    }
+
+    fn map(&mut self, m: &DotMap<Key, AnyCrdt>) {
+        self.w.varint(m.entries.len() as u64);
+        for (k, v) in &m.entries {
+            self.w.bytes(k);
+            self.any(v, m.full.contains(k));
+        }
+    }
+}
+
+fn collect_replicas(c: &Causal<Keyspace>) -> Vec<ReplicaId> {
+    let mut rs: Vec<ReplicaId> = c.ctx.replicas().collect();
+    c.store.for_each_dot(&mut |d| rs.push(d.replica));
+    rs.sort_unstable();
+    rs.dedup();
+    rs
+}
+
+fn encode(magic: u8, c: &Causal<Keyspace>) -> Vec<u8> {
+    let replicas = collect_replicas(c);
+    let mut e = Enc {
+        w: Writer::new(),
+        replicas: &replicas,
+    };
+    e.w.u8(magic);
+    e.w.varint(replicas.len() as u64);
+    for r in &replicas {
+        e.w.varint(*r);
+    }
+    e.ctx(&c.ctx);
+    e.map(&c.store);
+    e.w.buf
+}
+
+/// Encodes a delta (a join of deltas, with the markers that name what it removes).
+pub fn encode_delta(c: &Causal<Keyspace>) -> Vec<u8> {
+    encode(MAGIC_DELTA, c)
+}
+
+/// Encodes a full state (joined with a full join on arrival).
+pub fn encode_state(c: &Causal<Keyspace>) -> Vec<u8> {
+    encode(MAGIC_STATE, c)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+struct Dec<'a> {
+    r: Reader<'a>,
+    replicas: Vec<ReplicaId>,
+    ctx: CausalContext,
+    limits: DecodeLimits,
+}
+
+impl Dec<'_> {
+    fn dot(&mut self) -> Result<Dot, DecodeError> {
+        let i = self.r.varint()?;
+        let replica = *self
+            .replicas
+            .get(usize::try_from(i).unwrap_or(usize::MAX))
+            .ok_or(DecodeError::Invalid(
+                "dot names a replica outside the replica table",
+            ))?;
+        let seq = self.r.varint()?;
+        if seq == 0 {
+            return Err(DecodeError::Invalid("dot with sequence number 0"));
+        }
+        let d = Dot::new(replica, seq);
+        if !self.ctx.contains(d) {
+            return Err(DecodeError::Invalid(
+                "inconsistent causal context: a dot in the store is not in the context",
+            ));
+        }
+        Ok(d)
+    }
+
+    fn dotfun<V>(
+        &mut self,
+        mut val: impl FnMut(&mut Self) -> Result<V, DecodeError>,
+    ) -> Result<DotFun<V>, DecodeError> {
+        let n = self.r.count(2)?;
+        let mut v: Vec<(Dot, V)> = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            let d = self.dot()?;
+            if v.last().is_some_and(|(p, _)| *p >= d) {
+                return Err(DecodeError::Invalid("dots not in strictly ascending order"));
+            }
+            let x = val(self)?;
+            v.push((d, x));
+        }
+        Ok(DotFun(v))
+    }
+
+    fn ctx(&mut self) -> Result<(), DecodeError> {
+        let n = self.r.count(3)?;
+        let mut last: Option<u64> = None;
+        for _ in 0..n {
+            let i = self.r.varint()?;
+            if last.is_some_and(|l| l >= i) {
+                return Err(DecodeError::Invalid(
+                    "context replicas not in ascending order",
+                ));
+            }
+            last = Some(i);
+            let replica = *self
+                .replicas
+                .get(usize::try_from(i).unwrap_or(usize::MAX))
+                .ok_or(DecodeError::Invalid(
+                    "context names a replica outside the replica table",
+                ))?;
+            let vv = self.r.varint()?;
+            if vv > 0 {
+                self.ctx.insert_range(replica, 1, vv);
+            }
+            let m = self.r.count(2)?;
+            let mut prev = vv;
+            for _ in 0..m {
+                let gap = self.r.varint()?;
+                let span = self.r.varint()?;
+                if gap < 2 {
+                    return Err(DecodeError::Invalid("context ranges overlap or touch"));
+                }
+                let lo = prev
+                    .checked_add(gap)
+                    .ok_or(DecodeError::Invalid("context range overflows"))?;
+                let hi = lo
+                    .checked_add(span)
+                    .ok_or(DecodeError::Invalid("context range overflows"))?;
+                self.ctx.insert_range(replica, lo, hi);
+                prev = hi;
+            }
+            if vv == 0 && m == 0 {
+                return Err(DecodeError::Invalid("empty context entry"));
+            }
+        }
+        Ok(())
+    }
+
+    fn key(&mut self, prev: &mut Option<Key>) -> Result<Key, DecodeError> {
+        let k: Key = Key::from(self.r.bytes("key", self.limits.max_key_bytes)?);
+        if prev.as_ref().is_some_and(|p| *p >= k) {
+            return Err(DecodeError::Invalid(
+                "map keys not in strictly ascending order",
+            ));
+        }
+        *prev = Some(k.clone());
+        Ok(k)
+    }
+
+    fn any(&mut self, depth: usize) -> Result<(AnyCrdt, bool), DecodeError> {
+        let header = self.r.u8()?;
+        let full = header & 0x80 != 0;
+        let mut slots = Vec::new();
+        for kind in Kind::ALL {
+            if header & (1 << kind as u8) == 0 {
+                continue;
+            }
+            let max_value = self.limits.max_value_bytes;
+            let slot = match kind {
+                Kind::Counter => Slot::Counter(PnCounter(self.dotfun(|d| d.r.ivarint())?)),
+                Kind::Lww => Slot::Lww(LwwReg(self.dotfun(|d| {
+                    let ts = d.r.varint()?;
+                    let value = d.r.bytes("value", max_value)?.to_vec();
+                    Ok(Stamped { ts, value })
+                })?)),
+                Kind::Mv => Slot::Mv(MvReg(
+                    self.dotfun(|d| Ok(d.r.bytes("value", max_value)?.to_vec()))?,
+                )),
+                Kind::EwFlag => Slot::EwFlag(EwFlag(self.dotfun(Self::flag)?)),
+                Kind::DwFlag => Slot::DwFlag(DwFlag(self.dotfun(Self::flag)?)),
+                Kind::Set => {
+                    let n = self.r.count(2)?;
+                    let mut set = OrSet::default();
+                    let mut prev = None;
+                    for _ in 0..n {
+                        let m = self.key(&mut prev)?;
+                        let dots: DotSet = self.dotfun(|_| Ok(()))?;
+                        set.0.entries.insert(m, dots);
+                    }
+                    Slot::Set(Box::new(set))
+                }
+                Kind::Map => {
+                    if depth >= MAX_DEPTH {
+                        return Err(DecodeError::TooLarge {
+                            what: "map nesting depth",
+                            len: depth as u64 + 1,
+                            max: MAX_DEPTH as u64,
+                        });
+                    }
+                    Slot::Map(Box::new(AnyMap::from_dotmap(self.map(depth + 1)?)))
+                }
+            };
+            slots.push(slot);
+        }
+        if header & 0x7f & !((1 << Kind::ALL.len()) - 1) != 0 {
+            return Err(DecodeError::Invalid("unknown slot kind"));
+        }
+        let v = match slots.len() {
+            0 => AnyCrdt::Empty,
+            1 => AnyCrdt::from_slot(slots.pop().expect("one")),
+            _ => AnyCrdt::Many(slots),
+        };
+        Ok((v, full))
+    }
+
+    fn flag(&mut self) -> Result<bool, DecodeError> {
+        match self.r.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(DecodeError::Invalid("flag value other than 0 or 1")),
+        }
+    }
+
+    fn map(&mut self, depth: usize) -> Result<DotMap<Key, AnyCrdt>, DecodeError> {
+        let n = self.r.count(2)?;
+        let mut m = DotMap::default();
+        let mut prev = None;
+        for _ in 0..n {
+            let k = self.key(&mut prev)?;
+            let (v, full) = self.any(depth)?;
+            if full {
+                m.full.insert(k.clone());
+            }
+            m.entries.insert(k, v);
+        }
+        Ok(m)
+    }
+}
+
+/// A decoded blob: a delta or a full state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Blob {
+    /// A delta: join it with [`Causal::join_delta`].
+    Delta(Causal<Keyspace>),
+    /// A full state: join it with a full join.
+    State(Causal<Keyspace>),
+}
+
+/// Decodes a delta or a state from untrusted bytes.
+pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<Blob, DecodeError> {
+    let mut r = Reader::new(bytes);
+    let magic = r.u8()?;
+    if magic != MAGIC_DELTA && magic != MAGIC_STATE {
+        return Err(DecodeError::Version(magic));
+    }
+    let n = r.count(1)?;
+    let mut replicas = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        let id = r.varint()?;
+        if replicas.last().is_some_and(|&p| p >= id) {
+            return Err(DecodeError::Invalid(
+                "replica table not in strictly ascending order",
+            ));
+        }
+        replicas.push(id);
+    }
+    let mut d = Dec {
+        r,
+        replicas,
+        ctx: CausalContext::new(),
+        limits,
+    };
+    d.ctx()?;
+    let store = d.map(0)?;
+    if !d.r.is_empty() {
+        return Err(DecodeError::Invalid("trailing bytes after the keyspace"));
+    }
+    let c = Causal::new(store, d.ctx);
+    Ok(if magic == MAGIC_DELTA {
+        Blob::Delta(c)
+    } else {
+        Blob::State(c)
+    })
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn varints_round_trip_and_reject_overflow() {
+        for v in [0u64, 1, 127, 128, 300, u64::MAX] {
+            let mut w = Writer::new();
+            w.varint(v);
+            assert_eq!(Reader::new(&w.buf).varint(), Ok(v));
+        }
+        for v in [0i64, -1, 1, i64::MIN, i64::MAX] {
+            let mut w = Writer::new();
+            w.ivarint(v);
+            assert_eq!(Reader::new(&w.buf).ivarint(), Ok(v));
+        }
+        assert!(Reader::new(&[0xff; 10]).varint().is_err());
+        assert!(
+            Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02])
+                .varint()
+                .is_err()
+        );
+        assert_eq!(Reader::new(&[0x80]).varint(), Err(DecodeError::Truncated));
+    }
+
+    #[test]
+    fn wrong_version_is_named() {
+        let e = decode(&[0x07, 0, 0, 0], DecodeLimits::default()).unwrap_err();
+        assert_eq!(e, DecodeError::Version(7));
+        assert!(e.to_string().contains("upgrade"));
+    }
+
+    #[test]
+    fn huge_counts_do_not_allocate() {
+        // A map claiming 2^60 entries in a 12-byte input is rejected before allocating.
+        let mut w = Writer::new();
+        w.u8(MAGIC_DELTA);
+        w.varint(0);
+        w.varint(0);
+        w.varint(1 << 60);
+        assert_eq!(
+            decode(&w.buf, DecodeLimits::default()),
+            Err(DecodeError::Truncated)
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode(&bytes, DecodeLimits::default());
+            let mut b = bytes.clone();
+            b.insert(0, MAGIC_DELTA);
+            let _ = decode(&b, DecodeLimits::default());
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The keyspace and its Redis-like commands.
+//!
+//! A key holds one CRDT type, fixed by its first write; a command of another type gets
+//! `WRONGTYPE`. Every successful mutation joins its delta into the state and into the
+//! outgoing delta buffer, which the sync engine (or [`Store::take_delta`]) drains. A command
+//! that fails changes nothing and produces no delta.
+//!
+//! ```
+//! use castamere::{Reply, Store};
+//! let mut a = Store::new(1);
+//! let mut b = Store::new(2);
+//! a.exec(0, &[b"INCRBY", b"views", b"5"]).unwrap();
+//! b.exec(0, &[b"INCR", b"views"]).unwrap();
+//! b.apply(&a.take_deltas().unwrap()).unwrap();
+//! assert_eq!(b.exec(0, &[b"GET", b"views"]).unwrap(), Reply::Int(6));
+//! ```
+
+mod commands;
+mod glob;
+mod reply;
+
+pub use reply::Reply;
+
+use crate::codec::{self, Blob, DecodeLimits};
+use crate::crdt::{
+    AnyCrdt, Causal, CausalContext, DotMap, DotStore, Hlc, Key, Kind, Lattice, ReplicaId, Slot,
+};
+use crate::error::{Error, Result};
+
+/// The keyspace: keys to values of any CRDT type.
+pub type Keyspace = DotMap<Key, AnyCrdt>;
+
+/// Size limits on what the store accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest key, set member or hash field, in bytes.
+    pub max_key_bytes: usize,
+    /// Largest value, in bytes.
+    pub max_value_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let d = DecodeLimits::default();
+        Limits {
+            max_key_bytes: d.max_key_bytes,
+            max_value_bytes: d.max_value_bytes,
+        }
+    }
+}
+
+impl Limits {
+    /// The same limits, for decoding.
+    pub fn decode(&self) -> DecodeLimits {
+        DecodeLimits {
+            max_key_bytes: self.max_key_bytes,
+            max_value_bytes: self.max_value_bytes,
+        }
+    }
+}
+
+/// One replica's keyspace: state, clock and outgoing delta buffer.
+#[derive(Debug, Clone)]
+pub struct Store {
+    replica: ReplicaId,
+    state: Causal<Keyspace>,
+    clock: Hlc,
+    outgoing: Causal<Keyspace>,
+    limits: Limits,
+}
+
+impl Store {
+    /// An empty store for `replica`. Replica ids must be unique and never reused.
+    pub fn new(replica: ReplicaId) -> Self {
+        Self::with_limits(replica, Limits::default())
+    }
+
+    /// An empty store with size limits.
+    pub fn with_limits(replica: ReplicaId, limits: Limits) -> Self {
+        Store {
+            replica,
+            state: Causal::default(),
+            clock: Hlc::default(),
+            outgoing: Causal::default(),
+            limits,
+        }
+    }
+
+    /// This replica's id.
+    pub fn replica(&self) -> ReplicaId {
+        self.replica
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The state.
+    pub fn state(&self) -> &Causal<Keyspace> {
+        &self.state
+    }
+
+    /// Every dot this store has seen.
+    pub fn context(&self) -> &CausalContext {
+        &self.state.ctx
+    }
+
+    /// The sequence number of this replica's latest write (0 before the first). Writes are
+    /// numbered 1, 2, ... in the order they were applied here; a peer (or the origin) holds
+    /// write `n` once its version vector entry for this replica is at least `n`.
+    pub fn last_write(&self) -> u64 {
+        self.state.ctx.max(self.replica)
+    }
+
+    /// Number of live keys.
+    pub fn len(&self) -> usize {
+        self.state.store.len()
+    }
+
+    /// Whether there is no key.
+    pub fn is_empty(&self) -> bool {
+        self.state.store.is_empty()
+    }
+
+    /// The value at `key`.
+    pub fn get(&self, key: &[u8]) -> Option<&AnyCrdt> {
+        self.state.store.get(key)
+    }
+
+    /// Takes the outgoing delta buffer: the join of every local mutation since the last take.
+    pub fn take_delta(&mut self) -> Option<Causal<Keyspace>> {
+        if self.outgoing.ctx.is_empty() {
+            return None;
+        }
+        Some(std::mem::take(&mut self.outgoing))
+    }
+
+    /// Takes the outgoing delta buffer, encoded.
+    pub fn take_deltas(&mut self) -> Option<Vec<u8>> {
+        self.take_delta().map(|d| codec::encode_delta(&d))
+    }
+
+    /// Whether local mutations wait in the outgoing buffer.
+    pub fn has_outgoing(&self) -> bool {
+        !self.outgoing.ctx.is_empty()
+    }
+
+    /// Decodes and joins remote bytes (a delta or a full state). Invalid bytes are an error
+    /// and change nothing.
+    pub fn apply(&mut self, bytes: &[u8]) -> Result<()> {
+        match codec::decode(bytes, self.limits.decode())? {
+            Blob::Delta(d) => self.join_delta(&d),
+            Blob::State(s) => self.join_state(&s),
+        }
+        Ok(())
+    }
+
+    /// Joins a decoded remote delta (visiting only the keys it names).
+    pub fn join_delta(&mut self, delta: &Causal<Keyspace>) {
+        self.observe(&delta.store);
+        self.state.join_delta(delta, false);
+    }
+
+    /// Joins a decoded remote full state (visiting every key).
+    pub fn join_state(&mut self, state: &Causal<Keyspace>) {
+        self.observe(&state.store);
+        self.state.join(state);
+    }
+
+    /// The full state, encoded (a snapshot).
+    pub fn snapshot(&self) -> Vec<u8> {
+        codec::encode_state(&self.state)
+    }
+
+    fn observe(&mut self, ks: &Keyspace) {
+        for (_, v) in ks.iter() {
+            self.clock.observe(max_ts(v));
+        }
+    }
+
+    /// Joins a local mutation's delta for `key` into the state and the outgoing buffer.
+    fn commit(&mut self, key: &[u8], d: Causal<AnyCrdt>) {
+        let mut delta: Causal<Keyspace> = Causal::new(DotMap::default(), d.ctx);
+        delta.store.insert(Key::from(key), d.store);
+        self.state.join_delta(&delta, false);
+        self.outgoing.join_delta(&delta, true);
+    }
+
+    /// Joins a local removal of `key` (every dot it holds) into state and outgoing buffer.
+    fn commit_removal(&mut self, key: &[u8]) {
+        let Some(v) = self.state.store.get(key) else {
+            return;
+        };
+        let mut ctx = CausalContext::new();
+        v.for_each_dot(&mut |d| ctx.insert(d));
+        ctx.insert(self.state.ctx.next_dot(self.replica));
+        let mut delta: Causal<Keyspace> = Causal::new(DotMap::default(), ctx);
+        delta.store.mark_full(Key::from(key));
+        self.state.join_delta(&delta, false);
+        self.outgoing.join_delta(&delta, true);
+    }
+
+    /// A context holding only this replica's dots, enough for mutators to pick the next dot.
+    fn own_ctx(&self) -> CausalContext {
+        let mut c = CausalContext::new();
+        c.insert_range(self.replica, 1, self.state.ctx.max(self.replica));
+        c
+    }
+
+    fn check_key(&self, key: &[u8]) -> Result<()> {
+        if key.len() > self.limits.max_key_bytes {
+            return Err(Error::KeyTooLarge {
+                len: key.len(),
+                max: self.limits.max_key_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_value(&self, v: &[u8]) -> Result<()> {
+        if v.len() > self.limits.max_value_bytes {
+            return Err(Error::ValueTooLarge {
+                len: v.len(),
+                max: self.limits.max_value_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// The kind `key` reads as, if it exists.
+    pub fn kind(&self, key: &[u8]) -> Option<Kind> {
+        self.state.store.get(key).and_then(AnyCrdt::kind)
+    }
+
+    /// Fails with `WRONGTYPE` unless `key` is absent or reads as one of `kinds`.
+    fn expect_kind(&self, key: &[u8], kinds: &[Kind]) -> Result<()> {
+        match self.kind(key) {
+            Some(k) if !kinds.contains(&k) => Err(Error::WrongType),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds `by` to the counter at `key`, returning the new value (`INCRBY`).
+    pub fn incr_by(&mut self, key: &[u8], by: i64) -> Result<i64> {
+        self.check_key(key)?;
+        self.expect_kind(key, &[Kind::Counter])?;
+        let replica = self.replica;
+        let empty = AnyCrdt::Empty;
+        let entry = self.state.store.get(key).unwrap_or(&empty);
+        let d = entry
+            .try_update::<crate::crdt::PnCounter, _>(&self.state.ctx, |c, ctx| {
+                c.add(ctx, replica, by)
+            })
+            .map_err(|_| Error::Overflow)?;
+        self.commit(key, d);
+        self.counter_value(key)
+    }
+
+    fn counter_value(&self, key: &[u8]) -> Result<i64> {
+        match self
+            .state
+            .store
+            .get(key)
+            .and_then(|v| v.get::<crate::crdt::PnCounter>())
+        {
+            Some(c) => c.value().map_err(|_| Error::CounterOutOfRange),
+            None => Ok(0),
+        }
+    }
+}
+
+/// The highest LWW timestamp anywhere in a value (to move the local clock past it).
+fn max_ts(v: &AnyCrdt) -> u64 {
+    v.slots()
+        .iter()
+        .map(|s| match s {
+            Slot::Lww(r) => r.max_ts(),
+            Slot::Map(m) => m.iter().map(|(_, f)| max_ts(f)).max().unwrap_or(0),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+impl PartialEq for Store {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self.state.clone(), other.state.clone());
+        a.normalize();
+        b.normalize();
+        a == b
+    }
+}

@@ -1,0 +1,76 @@
+// The Store from JavaScript: replies, errors, typed methods, deltas between replicas.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CastamereError, Store } from "castamere";
+
+test("exec returns Redis-shaped replies as JavaScript values", () => {
+  const s = new Store({ replicaId: 1 });
+  assert.equal(s.exec(["INCRBY", "views", "5"]), 5);
+  assert.equal(s.exec(["INCRBY", "views", 5]), 10);
+  assert.equal(s.exec(["GET", "nope"]), null);
+  assert.equal(s.exec(["SET", "title", "Rains"]), "OK");
+  assert.equal(s.get("title"), "Rains");
+  assert.deepEqual(s.exec(["MGET", "title", "views", "nope"]), ["Rains", 10, null]);
+  assert.equal(s.exec(["INCRBY", "big", "9007199254740993"]), 9007199254740993n);
+  s.hset("page", { body: "hello", editor: "ned" });
+  s.hincrby("page", "edits", 2);
+  assert.deepEqual(s.hgetall("page"), { body: "hello", editor: "ned", edits: 2 });
+  assert.equal(s.type("page"), "hash");
+});
+
+test("typed methods map onto the same commands", () => {
+  const s = new Store();
+  assert.equal(s.incr("n"), 1);
+  assert.equal(s.incrBy("n", 41), 42);
+  assert.equal(s.decr("n"), 41);
+  assert.equal(s.sadd("starks", "ned", "robb"), 2);
+  assert.equal(s.srem("starks", "ned"), 1);
+  assert.deepEqual(s.smembers("starks"), ["robb"]);
+  assert.equal(s.sismember("starks", "robb"), true);
+  s.flagEnable("live");
+  assert.equal(s.flagGet("live"), true);
+  assert.equal(s.del("starks", "nope"), 1);
+  assert.equal(s.exists("n", "starks"), 1);
+  assert.deepEqual([...s.keys()].sort(), ["live", "n"]);
+  assert.equal(s.ping(), "PONG");
+});
+
+test("errors throw CastamereError with the Redis code and message", () => {
+  const s = new Store();
+  s.set("k", "v");
+  assert.throws(
+    () => s.incr("k"),
+    (e) =>
+      e instanceof CastamereError &&
+      e.code === "WRONGTYPE" &&
+      e.message === "WRONGTYPE Operation against a key holding the wrong kind of value",
+  );
+  assert.throws(() => s.exec(["GET"]), { code: "ERR", message: "ERR wrong number of arguments for 'get' command" });
+  assert.throws(() => s.exec(["INCRBY", "n", "x"]), { code: "ERR" });
+  assert.throws(() => s.exec([{}]), { code: "ERR" });
+  assert.throws(() => s.applyDeltas(new Uint8Array([0xc1, 0xff])), { code: "EPROTO" });
+  assert.throws(() => new Store({ replicaId: -1 }), CastamereError);
+});
+
+test("deltas carry writes between replicas, which converge", () => {
+  const a = new Store({ replicaId: 1 });
+  const b = new Store({ replicaId: 2 });
+  a.incrBy("views", 3);
+  b.incrBy("views", 4);
+  a.sadd("watchers", "arya");
+  b.sadd("watchers", "sansa");
+  const da = a.takeDeltas();
+  const db = b.takeDeltas();
+  assert.ok(da instanceof Uint8Array);
+  assert.equal(a.takeDeltas(), undefined);
+  a.applyDeltas(db);
+  b.applyDeltas(da);
+  b.applyDeltas(da); // duplicates are harmless
+  for (const s of [a, b]) {
+    assert.equal(s.get("views"), 7);
+    assert.deepEqual(s.smembers("watchers"), ["arya", "sansa"]);
+  }
+  const c = new Store();
+  c.applyDeltas(a.snapshot());
+  assert.equal(c.get("views"), 7);
+});
