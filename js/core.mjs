@@ -45,6 +45,8 @@ const flat = (xs) => (xs.length === 1 && Array.isArray(xs[0]) ? xs[0] : xs);
 export class Store {
   constructor(options = {}) {
     this._w = new WasmStore(toBigId(options.replicaId), options.maxKeyBytes, options.maxValueBytes);
+    // Hot keys are interned in the wasm module: a handle crosses the boundary, not a string.
+    this._handles = new Map();
   }
 
   /** Runs one Redis-like command given as its words. */
@@ -117,9 +119,14 @@ export class Store {
   }
   incrBy(key, n) {
     if (typeof key === "string" && typeof n === "number") {
+      let h = this._handles.get(key);
+      if (h === undefined) {
+        h = this._w.intern(key);
+        this._handles.set(key, h);
+      }
       let v;
       try {
-        v = this._w.incrBy(key, n);
+        v = h >= 0 ? this._w.incrByHandle(h, n) : this._w.incrBy(key, n);
       } catch (e) {
         rethrow(e);
       }

@@ -2,6 +2,11 @@
 import { readFileSync } from "node:fs";
 import { initSync } from "../pkg/web/castamere.js";
 
-initSync({ module: readFileSync(new URL("../pkg/web/castamere_bg.wasm", import.meta.url)) });
+const wasm = initSync({ module: readFileSync(new URL("../pkg/web/castamere_bg.wasm", import.meta.url)) });
+
+/** Bytes of wasm linear memory in use by castamere (a diagnostic; it only grows). */
+export function wasmMemoryBytes() {
+  return wasm.memory.buffer.byteLength;
+}
 
 export * from "./core.mjs";

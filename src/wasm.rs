@@ -96,9 +96,14 @@ fn replica_id(v: &JsValue) -> Result<u64, JsValue> {
     }
 }
 
-/// The store as seen from JavaScript (the shim's `Store` wraps it).
+/// The store as seen from JavaScript (the shim's `Store` wraps it). `keys` holds keys the
+/// shim interned, so hot paths pass a small integer instead of copying a string each call.
 #[wasm_bindgen(js_name = Store)]
-pub struct WasmStore(crate::Store);
+pub struct WasmStore(crate::Store, Vec<Box<[u8]>>);
+
+/// Most keys the shim may intern, and the longest key it interns.
+const MAX_INTERNED: usize = 1 << 16;
+const MAX_INTERNED_KEY: usize = 64;
 
 #[wasm_bindgen(js_class = Store)]
 impl WasmStore {
@@ -117,10 +122,10 @@ impl WasmStore {
         if let Some(v) = max_value_bytes {
             limits.max_value_bytes = v as usize;
         }
-        Ok(WasmStore(crate::Store::with_limits(
-            replica_id(&replica_id_value)?,
-            limits,
-        )))
+        Ok(WasmStore(
+            crate::Store::with_limits(replica_id(&replica_id_value)?, limits),
+            Vec::new(),
+        ))
     }
 
     /// Runs one command; `now` is the caller's wall clock in milliseconds.
@@ -144,6 +149,34 @@ impl WasmStore {
             .0
             .incr_by(key.as_bytes(), by as i64)
             .map_err(js_error)?;
+        Ok(if v.abs() <= MAX_SAFE {
+            v as f64
+        } else {
+            f64::NAN
+        })
+    }
+
+    /// Interns `key` for the hot paths: its handle, or -1 when the table is full or the key
+    /// is long (the caller then passes the string).
+    pub fn intern(&mut self, key: &str) -> i32 {
+        if self.1.len() >= MAX_INTERNED || key.len() > MAX_INTERNED_KEY {
+            return -1;
+        }
+        self.1.push(Box::from(key.as_bytes()));
+        (self.1.len() - 1) as i32
+    }
+
+    /// [`WasmStore::incr_by`] on an interned key.
+    #[wasm_bindgen(js_name = incrByHandle)]
+    pub fn incr_by_handle(&mut self, handle: u32, by: f64) -> Result<f64, JsValue> {
+        if by.fract() != 0.0 || by.abs() > MAX_SAFE as f64 {
+            return Err(js_error(Error::NotInteger));
+        }
+        let key = self
+            .1
+            .get(handle as usize)
+            .ok_or_else(|| js_error(Error::Invalid("unknown key handle".into())))?;
+        let v = self.0.incr_by(key, by as i64).map_err(js_error)?;
         Ok(if v.abs() <= MAX_SAFE {
             v as f64
         } else {

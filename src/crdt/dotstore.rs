@@ -294,6 +294,13 @@ impl<K: Ord + Clone + Debug, V: DotStore> DotMap<K, V> {
     }
 }
 
+impl<V> DotMap<super::Key, V> {
+    /// The value at the key with these bytes.
+    pub fn get_bytes(&self, key: &[u8]) -> Option<&V> {
+        self.entries.get(super::KeyStr::new(key))
+    }
+}
+
 impl<K: Ord + Clone + Debug, V: DotStore> DotStore for DotMap<K, V> {
     fn is_bottom(&self) -> bool {
         self.entries.values().all(|v| v.is_bottom())

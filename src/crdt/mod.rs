@@ -32,5 +32,5 @@ pub use ormap::OrMap;
 pub use orset::OrSet;
 pub use pncounter::{Overflow, PnCounter};
 
-/// Keys of the keyspace, members of sets and fields of maps: arbitrary bytes.
-pub type Key = Box<[u8]>;
+mod key;
+pub use key::{Key, KeyStr};

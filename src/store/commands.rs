@@ -2,6 +2,7 @@
 //! semantics allow; the differences are listed in the README ("Commands").
 
 use super::{glob, Reply, Store};
+use crate::crdt::KeyStr;
 use crate::crdt::{
     AnyCrdt, AnyMap, CausalContext, DotStore, DwFlag, EwFlag, Key, Kind, LwwReg, OrSet, PnCounter,
 };
@@ -355,7 +356,7 @@ impl Store {
         let replica = self.replica;
         for (k, v) in pairs {
             let empty = AnyCrdt::Empty;
-            let entry = self.state.store.get(*k).unwrap_or(&empty);
+            let entry = self.state.store.get_bytes(*k).unwrap_or(&empty);
             let observed = entry.get::<LwwReg>().map_or(0, LwwReg::max_ts);
             let ts = self.clock.tick(now_ms, observed);
             let d = entry.update::<LwwReg>(&self.own_ctx(), |r, ctx| {
@@ -378,7 +379,7 @@ impl Store {
         let added = added.count() as i64;
         let replica = self.replica;
         let empty = AnyCrdt::Empty;
-        let entry = self.state.store.get(key).unwrap_or(&empty);
+        let entry = self.state.store.get_bytes(key).unwrap_or(&empty);
         let d = entry.update::<OrSet>(&self.own_ctx(), |s, ctx| s.add(ctx, replica, members));
         self.commit(key, d);
         Ok(added)
@@ -400,7 +401,7 @@ impl Store {
             return Ok(0);
         }
         let write = self.state.ctx.next_dot(self.replica);
-        let entry = self.state.store.get(key).expect("the set exists");
+        let entry = self.state.store.get_bytes(key).expect("the set exists");
         let mut d = entry.update::<OrSet>(&CausalContext::new(), |s, ctx| s.remove(ctx, &present));
         d.ctx.insert(write);
         self.commit(key, d);
@@ -419,7 +420,7 @@ impl Store {
         for (i, (f, v)) in pairs.iter().enumerate() {
             let field = Key::from(*f);
             let empty = AnyCrdt::Empty;
-            let entry = self.state.store.get(key).unwrap_or(&empty);
+            let entry = self.state.store.get_bytes(key).unwrap_or(&empty);
             let existing = entry.get::<AnyMap>().and_then(|h| h.get(&field));
             if existing.is_none() && !pairs[..i].iter().any(|(g, _)| g == f) {
                 created += 1;
@@ -454,7 +455,7 @@ impl Store {
             return Ok(0);
         }
         let write = self.state.ctx.next_dot(self.replica);
-        let entry = self.state.store.get(key).expect("the hash exists");
+        let entry = self.state.store.get_bytes(key).expect("the hash exists");
         let mut d = entry.update::<AnyMap>(&CausalContext::new(), |h, _| {
             let mut delta = crate::crdt::Causal::<AnyMap>::default();
             for f in &present {
@@ -474,7 +475,7 @@ impl Store {
         self.expect_kind(key, HASH)?;
         let field = Key::from(field);
         let empty = AnyCrdt::Empty;
-        let entry = self.state.store.get(key).unwrap_or(&empty);
+        let entry = self.state.store.get_bytes(key).unwrap_or(&empty);
         if let Some(x) = entry.get::<AnyMap>().and_then(|h| h.get(&field)) {
             if x.kind() != Some(Kind::Counter) {
                 return Err(Error::FieldNotCounter);
@@ -523,7 +524,7 @@ impl Store {
         };
         let replica = self.replica;
         let empty = AnyCrdt::Empty;
-        let entry = self.state.store.get(key).unwrap_or(&empty);
+        let entry = self.state.store.get_bytes(key).unwrap_or(&empty);
         let ctx = self.own_ctx();
         let d = if kind == Kind::EwFlag {
             entry.update::<EwFlag>(&ctx, |f, ctx| f.set(ctx, replica, on))
@@ -557,9 +558,9 @@ impl Store {
         let mut keys = Vec::new();
         let mut next = None;
         let range = match &start {
-            None => self.state.store.entries.range::<[u8], _>(..),
-            Some(s) => self.state.store.entries.range::<[u8], _>((
-                std::ops::Bound::Included(s.as_slice()),
+            None => self.state.store.entries.range::<KeyStr, _>(..),
+            Some(s) => self.state.store.entries.range::<KeyStr, _>((
+                std::ops::Bound::Included(KeyStr::new(s)),
                 std::ops::Bound::Unbounded,
             )),
         };

@@ -125,7 +125,7 @@ impl Store {
 
     /// The value at `key`.
     pub fn get(&self, key: &[u8]) -> Option<&AnyCrdt> {
-        self.state.store.get(key)
+        self.state.store.get_bytes(key)
     }
 
     /// Takes the outgoing delta buffer: the join of every local mutation since the last take.
@@ -189,7 +189,7 @@ impl Store {
 
     /// Joins a local removal of `key` (every dot it holds) into state and outgoing buffer.
     fn commit_removal(&mut self, key: &[u8]) {
-        let Some(v) = self.state.store.get(key) else {
+        let Some(v) = self.state.store.get_bytes(key) else {
             return;
         };
         let mut ctx = CausalContext::new();
@@ -230,7 +230,7 @@ impl Store {
 
     /// The kind `key` reads as, if it exists.
     pub fn kind(&self, key: &[u8]) -> Option<Kind> {
-        self.state.store.get(key).and_then(AnyCrdt::kind)
+        self.state.store.get_bytes(key).and_then(AnyCrdt::kind)
     }
 
     /// Fails with `WRONGTYPE` unless `key` is absent or reads as one of `kinds`.
@@ -244,10 +244,13 @@ impl Store {
     /// Adds `by` to the counter at `key`, returning the new value (`INCRBY`).
     pub fn incr_by(&mut self, key: &[u8], by: i64) -> Result<i64> {
         self.check_key(key)?;
+        if let Some(v) = self.incr_fast(key, by) {
+            return v;
+        }
         self.expect_kind(key, &[Kind::Counter])?;
         let replica = self.replica;
         let empty = AnyCrdt::Empty;
-        let entry = self.state.store.get(key).unwrap_or(&empty);
+        let entry = self.state.store.get_bytes(key).unwrap_or(&empty);
         let d = entry
             .try_update::<crate::crdt::PnCounter, _>(&self.state.ctx, |c, ctx| {
                 c.add(ctx, replica, by)
@@ -257,11 +260,82 @@ impl Store {
         self.counter_value(key)
     }
 
+    /// The hot path of [`Store::incr_by`] for an existing plain counter: the same joins as
+    /// the general path (state and outgoing buffer), done in place without building a delta.
+    /// `None` when the key is not in that shape (the general path handles it).
+    fn incr_fast(&mut self, key: &[u8], by: i64) -> Option<Result<i64>> {
+        use crate::crdt::Dot;
+        let replica = self.replica;
+        let Some(AnyCrdt::One(Slot::Counter(c))) = self
+            .state
+            .store
+            .entries
+            .get_mut(crate::crdt::KeyStr::new(key))
+        else {
+            return None;
+        };
+        let entries = &mut c.0 .0;
+        let own = entries.iter().position(|(d, _)| d.replica == replica);
+        let total: i128 = entries.iter().map(|(_, v)| i128::from(*v)).sum();
+        let own_old = own.map(|i| entries[i]);
+        let contribution = own_old.map_or(0, |(_, v)| v).checked_add(by);
+        let new_total = i64::try_from(total + i128::from(by)).ok();
+        let (Some(contribution), Some(new_total), Ok(_)) =
+            (contribution, new_total, i64::try_from(total))
+        else {
+            return Some(Err(Error::Overflow));
+        };
+        // The outgoing entry must be absent, a removal marker, or a plain counter.
+        let out = self
+            .outgoing
+            .store
+            .entries
+            .get_mut(crate::crdt::KeyStr::new(key));
+        if !matches!(
+            out,
+            None | Some(AnyCrdt::Empty) | Some(AnyCrdt::One(Slot::Counter(_)))
+        ) {
+            return None;
+        }
+        let dot = Dot::new(replica, self.state.ctx.max(replica) + 1);
+        match own {
+            // Own dots sort after each other: the new one takes the old one's place.
+            Some(i) => entries[i] = (dot, contribution),
+            None => {
+                let at = entries.partition_point(|(d, _)| *d < dot);
+                entries.insert(at, (dot, contribution));
+            }
+        }
+        self.state.ctx.insert(dot);
+        let fresh = || {
+            AnyCrdt::One(Slot::Counter(crate::crdt::PnCounter(
+                crate::crdt::DotFun::single(dot, contribution),
+            )))
+        };
+        match out {
+            None => {
+                self.outgoing.store.entries.insert(Key::from(key), fresh());
+            }
+            Some(e @ AnyCrdt::Empty) => *e = fresh(),
+            Some(AnyCrdt::One(Slot::Counter(oc))) => {
+                // The buffer holds only this replica's dots: keep one, the newest.
+                oc.0 .0.clear();
+                oc.0 .0.push((dot, contribution));
+            }
+            Some(_) => unreachable!("checked above"),
+        }
+        if let Some((old, _)) = own_old {
+            self.outgoing.ctx.insert(old);
+        }
+        self.outgoing.ctx.insert(dot);
+        Some(Ok(new_total))
+    }
+
     fn counter_value(&self, key: &[u8]) -> Result<i64> {
         match self
             .state
             .store
-            .get(key)
+            .get_bytes(key)
             .and_then(|v| v.get::<crate::crdt::PnCounter>())
         {
             Some(c) => c.value().map_err(|_| Error::CounterOutOfRange),
