@@ -30,7 +30,7 @@ impl OrSet {
         let mut delta = Causal::<OrSet>::default();
         let mut dot = ctx.next_dot(replica);
         for m in members {
-            if let Some(old) = self.0.get_bytes(*m) {
+            if let Some(old) = self.0.get_bytes(m) {
                 old.for_each_dot(&mut |d| delta.ctx.insert(d));
             }
             // A member listed twice keeps only its last dot; the first stays in the context.
@@ -49,7 +49,7 @@ impl OrSet {
     pub fn remove(&self, _ctx: &CausalContext, members: &[&[u8]]) -> Causal<OrSet> {
         let mut delta = Causal::<OrSet>::default();
         for m in members {
-            if let Some(old) = self.0.get_bytes(*m) {
+            if let Some(old) = self.0.get_bytes(m) {
                 old.for_each_dot(&mut |d| delta.ctx.insert(d));
                 delta
                     .store

@@ -356,7 +356,7 @@ impl Store {
         let replica = self.replica;
         for (k, v) in pairs {
             let empty = AnyCrdt::Empty;
-            let entry = self.state.store.get_bytes(*k).unwrap_or(&empty);
+            let entry = self.state.store.get_bytes(k).unwrap_or(&empty);
             let observed = entry.get::<LwwReg>().map_or(0, LwwReg::max_ts);
             let ts = self.clock.tick(now_ms, observed);
             let d = entry.update::<LwwReg>(&self.own_ctx(), |r, ctx| {
