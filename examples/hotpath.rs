@@ -19,8 +19,5 @@ fn main() {
     for i in 0..n {
         s.exec(0, &[b"SET", keys[i % 1000].as_bytes(), b"v"]).ok();
     }
-    println!(
-        "set(wrongtype): {:.0} ns/op",
-        t.elapsed().as_nanos() as f64 / n as f64
-    );
+    println!("set(wrongtype): {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
 }

@@ -21,8 +21,8 @@
 use std::fmt;
 
 use crate::crdt::{
-    AnyCrdt, AnyMap, Causal, CausalContext, Dot, DotFun, DotMap, DotSet, DotStore, DwFlag, EwFlag,
-    Key, Kind, LwwReg, MvReg, OrSet, PnCounter, ReplicaId, Slot, Stamped,
+    AnyCrdt, AnyMap, Causal, CausalContext, Dot, DotFun, DotMap, DotSet, DotStore, DwFlag, EwFlag, Key, Kind, LwwReg,
+    MvReg, OrSet, PnCounter, ReplicaId, Slot, Stamped,
 };
 use crate::store::Keyspace;
 
@@ -82,10 +82,7 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        DecodeLimits {
-            max_key_bytes: 4096,
-            max_value_bytes: 1 << 20,
-        }
+        DecodeLimits { max_key_bytes: 4096, max_value_bytes: 1 << 20 }
     }
 }
 
@@ -187,11 +184,7 @@ impl<'a> Reader<'a> {
     pub fn bytes(&mut self, what: &'static str, max: usize) -> Result<&'a [u8], DecodeError> {
         let len = self.varint()?;
         if len > max as u64 {
-            return Err(DecodeError::TooLarge {
-                what,
-                len,
-                max: max as u64,
-            });
+            return Err(DecodeError::TooLarge { what, len, max: max as u64 });
         }
         let len = len as usize;
         if len > self.remaining() {
@@ -232,10 +225,8 @@ impl Enc<'_> {
     }
 
     fn ctx(&mut self, c: &CausalContext) {
-        let rs: Vec<ReplicaId> = c
-            .replicas()
-            .filter(|r| c.seen(*r).is_some_and(|s| s.vv > 0 || !s.cloud.is_empty()))
-            .collect();
+        let rs: Vec<ReplicaId> =
+            c.replicas().filter(|r| c.seen(*r).is_some_and(|s| s.vv > 0 || !s.cloud.is_empty())).collect();
         self.w.varint(rs.len() as u64);
         for r in rs {
             let s = c.seen(r).expect("listed");
@@ -299,10 +290,7 @@ fn collect_replicas(c: &Causal<Keyspace>) -> Vec<ReplicaId> {
 
 fn encode(magic: u8, c: &Causal<Keyspace>) -> Vec<u8> {
     let replicas = collect_replicas(c);
-    let mut e = Enc {
-        w: Writer::new(),
-        replicas: &replicas,
-    };
+    let mut e = Enc { w: Writer::new(), replicas: &replicas };
     e.w.u8(magic);
     e.w.varint(replicas.len() as u64);
     for r in &replicas {
@@ -339,18 +327,14 @@ impl Dec<'_> {
         let replica = *self
             .replicas
             .get(usize::try_from(i).unwrap_or(usize::MAX))
-            .ok_or(DecodeError::Invalid(
-                "dot names a replica outside the replica table",
-            ))?;
+            .ok_or(DecodeError::Invalid("dot names a replica outside the replica table"))?;
         let seq = self.r.varint()?;
         if seq == 0 {
             return Err(DecodeError::Invalid("dot with sequence number 0"));
         }
         let d = Dot::new(replica, seq);
         if !self.ctx.contains(d) {
-            return Err(DecodeError::Invalid(
-                "inconsistent causal context: a dot in the store is not in the context",
-            ));
+            return Err(DecodeError::Invalid("inconsistent causal context: a dot in the store is not in the context"));
         }
         Ok(d)
     }
@@ -378,17 +362,13 @@ impl Dec<'_> {
         for _ in 0..n {
             let i = self.r.varint()?;
             if last.is_some_and(|l| l >= i) {
-                return Err(DecodeError::Invalid(
-                    "context replicas not in ascending order",
-                ));
+                return Err(DecodeError::Invalid("context replicas not in ascending order"));
             }
             last = Some(i);
             let replica = *self
                 .replicas
                 .get(usize::try_from(i).unwrap_or(usize::MAX))
-                .ok_or(DecodeError::Invalid(
-                    "context names a replica outside the replica table",
-                ))?;
+                .ok_or(DecodeError::Invalid("context names a replica outside the replica table"))?;
             let vv = self.r.varint()?;
             if vv > 0 {
                 self.ctx.insert_range(replica, 1, vv);
@@ -401,12 +381,8 @@ impl Dec<'_> {
                 if gap < 2 {
                     return Err(DecodeError::Invalid("context ranges overlap or touch"));
                 }
-                let lo = prev
-                    .checked_add(gap)
-                    .ok_or(DecodeError::Invalid("context range overflows"))?;
-                let hi = lo
-                    .checked_add(span)
-                    .ok_or(DecodeError::Invalid("context range overflows"))?;
+                let lo = prev.checked_add(gap).ok_or(DecodeError::Invalid("context range overflows"))?;
+                let hi = lo.checked_add(span).ok_or(DecodeError::Invalid("context range overflows"))?;
                 self.ctx.insert_range(replica, lo, hi);
                 prev = hi;
             }
@@ -420,9 +396,7 @@ impl Dec<'_> {
     fn key(&mut self, prev: &mut Option<Key>) -> Result<Key, DecodeError> {
         let k: Key = Key::from(self.r.bytes("key", self.limits.max_key_bytes)?);
         if prev.as_ref().is_some_and(|p| *p >= k) {
-            return Err(DecodeError::Invalid(
-                "map keys not in strictly ascending order",
-            ));
+            return Err(DecodeError::Invalid("map keys not in strictly ascending order"));
         }
         *prev = Some(k.clone());
         Ok(k)
@@ -444,9 +418,7 @@ impl Dec<'_> {
                     let value = d.r.bytes("value", max_value)?.to_vec();
                     Ok(Stamped { ts, value })
                 })?)),
-                Kind::Mv => Slot::Mv(MvReg(
-                    self.dotfun(|d| Ok(d.r.bytes("value", max_value)?.to_vec()))?,
-                )),
+                Kind::Mv => Slot::Mv(MvReg(self.dotfun(|d| Ok(d.r.bytes("value", max_value)?.to_vec()))?)),
                 Kind::EwFlag => Slot::EwFlag(EwFlag(self.dotfun(Self::flag)?)),
                 Kind::DwFlag => Slot::DwFlag(DwFlag(self.dotfun(Self::flag)?)),
                 Kind::Set => {
@@ -508,6 +480,60 @@ impl Dec<'_> {
     }
 }
 
+/// Writes a causal context on its own (replica ids in full), e.g. in a sync request.
+pub fn write_context(w: &mut Writer, c: &CausalContext) {
+    let rs: Vec<ReplicaId> =
+        c.replicas().filter(|r| c.seen(*r).is_some_and(|s| s.vv > 0 || !s.cloud.is_empty())).collect();
+    w.varint(rs.len() as u64);
+    for r in rs {
+        let s = c.seen(r).expect("listed");
+        w.varint(r);
+        w.varint(s.vv);
+        w.varint(s.cloud.len() as u64);
+        let mut prev = s.vv;
+        for &(lo, hi) in &s.cloud {
+            w.varint(lo - prev);
+            w.varint(hi - lo);
+            prev = hi;
+        }
+    }
+}
+
+/// Reads a context written by [`write_context`], validating it.
+pub fn read_context(r: &mut Reader<'_>) -> Result<CausalContext, DecodeError> {
+    let n = r.count(3)?;
+    let mut ctx = CausalContext::new();
+    let mut last: Option<ReplicaId> = None;
+    for _ in 0..n {
+        let replica = r.varint()?;
+        if last.is_some_and(|l| l >= replica) {
+            return Err(DecodeError::Invalid("context replicas not in ascending order"));
+        }
+        last = Some(replica);
+        let vv = r.varint()?;
+        if vv > 0 {
+            ctx.insert_range(replica, 1, vv);
+        }
+        let m = r.count(2)?;
+        let mut prev = vv;
+        for _ in 0..m {
+            let gap = r.varint()?;
+            let span = r.varint()?;
+            if gap < 2 {
+                return Err(DecodeError::Invalid("context ranges overlap or touch"));
+            }
+            let lo = prev.checked_add(gap).ok_or(DecodeError::Invalid("context range overflows"))?;
+            let hi = lo.checked_add(span).ok_or(DecodeError::Invalid("context range overflows"))?;
+            ctx.insert_range(replica, lo, hi);
+            prev = hi;
+        }
+        if vv == 0 && m == 0 {
+            return Err(DecodeError::Invalid("empty context entry"));
+        }
+    }
+    Ok(ctx)
+}
+
 /// A decoded blob: a delta or a full state.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Blob {
@@ -529,29 +555,18 @@ pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<Blob, DecodeError> {
     for _ in 0..n {
         let id = r.varint()?;
         if replicas.last().is_some_and(|&p| p >= id) {
-            return Err(DecodeError::Invalid(
-                "replica table not in strictly ascending order",
-            ));
+            return Err(DecodeError::Invalid("replica table not in strictly ascending order"));
         }
         replicas.push(id);
     }
-    let mut d = Dec {
-        r,
-        replicas,
-        ctx: CausalContext::new(),
-        limits,
-    };
+    let mut d = Dec { r, replicas, ctx: CausalContext::new(), limits };
     d.ctx()?;
     let store = d.map(0)?;
     if !d.r.is_empty() {
         return Err(DecodeError::Invalid("trailing bytes after the keyspace"));
     }
     let c = Causal::new(store, d.ctx);
-    Ok(if magic == MAGIC_DELTA {
-        Blob::Delta(c)
-    } else {
-        Blob::State(c)
-    })
+    Ok(if magic == MAGIC_DELTA { Blob::Delta(c) } else { Blob::State(c) })
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -572,11 +587,7 @@ mod tests {
             assert_eq!(Reader::new(&w.buf).ivarint(), Ok(v));
         }
         assert!(Reader::new(&[0xff; 10]).varint().is_err());
-        assert!(
-            Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02])
-                .varint()
-                .is_err()
-        );
+        assert!(Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]).varint().is_err());
         assert_eq!(Reader::new(&[0x80]).varint(), Err(DecodeError::Truncated));
     }
 
@@ -595,10 +606,7 @@ mod tests {
         w.varint(0);
         w.varint(0);
         w.varint(1 << 60);
-        assert_eq!(
-            decode(&w.buf, DecodeLimits::default()),
-            Err(DecodeError::Truncated)
-        );
+        assert_eq!(decode(&w.buf, DecodeLimits::default()), Err(DecodeError::Truncated));
     }
 
     proptest! {

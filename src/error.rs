@@ -46,9 +46,7 @@ pub enum Error {
         max: usize,
     },
     /// A value larger than the limit.
-    #[error(
-        "ERR value is {len} bytes, larger than the limit of {max} bytes (Limits.maxValueBytes)"
-    )]
+    #[error("ERR value is {len} bytes, larger than the limit of {max} bytes (Limits.maxValueBytes)")]
     ValueTooLarge {
         /// Its size.
         len: usize,

@@ -9,6 +9,7 @@ pub mod codec;
 pub mod crdt;
 pub mod error;
 pub mod store;
+pub mod sync;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -11,11 +11,7 @@ use crate::store::{Limits, Reply};
 fn js_error(e: Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
     err.set_name("CastamereError");
-    let _ = Reflect::set(
-        &err,
-        &JsValue::from_str("code"),
-        &JsValue::from_str(e.code()),
-    );
+    let _ = Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(e.code()));
     err.into()
 }
 
@@ -68,10 +64,7 @@ fn word(v: &JsValue) -> Result<Vec<u8>, JsValue> {
         return Ok(n.to_string().into_bytes());
     }
     if v.is_bigint() {
-        let s: String = js_sys::BigInt::unchecked_from_js_ref(v)
-            .to_string(10)
-            .map(String::from)
-            .unwrap_or_default();
+        let s: String = js_sys::BigInt::unchecked_from_js_ref(v).to_string(10).map(String::from).unwrap_or_default();
         return Ok(s.into_bytes());
     }
     Err(js_error(Error::Invalid(
@@ -80,11 +73,7 @@ fn word(v: &JsValue) -> Result<Vec<u8>, JsValue> {
 }
 
 fn replica_id(v: &JsValue) -> Result<u64, JsValue> {
-    let bad = || {
-        js_error(Error::Invalid(
-            "replicaId must be a non-negative integer below 2^64".into(),
-        ))
-    };
+    let bad = || js_error(Error::Invalid("replicaId must be a non-negative integer below 2^64".into()));
     if v.is_bigint() {
         let b = js_sys::BigInt::unchecked_from_js_ref(v);
         let s: String = b.to_string(10).map_err(|_| bad())?.into();
@@ -122,20 +111,14 @@ impl WasmStore {
         if let Some(v) = max_value_bytes {
             limits.max_value_bytes = v as usize;
         }
-        Ok(WasmStore(
-            crate::Store::with_limits(replica_id(&replica_id_value)?, limits),
-            Vec::new(),
-        ))
+        Ok(WasmStore(crate::Store::with_limits(replica_id(&replica_id_value)?, limits), Vec::new()))
     }
 
     /// Runs one command; `now` is the caller's wall clock in milliseconds.
     pub fn exec(&mut self, args: &Array, now: f64) -> Result<JsValue, JsValue> {
         let words: Vec<Vec<u8>> = args.iter().map(|v| word(&v)).collect::<Result<_, _>>()?;
         let refs: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
-        self.0
-            .exec(now.max(0.0) as u64, &refs)
-            .map(reply_to_js)
-            .map_err(js_error)
+        self.0.exec(now.max(0.0) as u64, &refs).map(reply_to_js).map_err(js_error)
     }
 
     /// `INCRBY key by`, the hot path: the new value, or NaN if it is beyond ±2^53 (then
@@ -145,15 +128,8 @@ impl WasmStore {
         if by.fract() != 0.0 || by.abs() > MAX_SAFE as f64 {
             return Err(js_error(Error::NotInteger));
         }
-        let v = self
-            .0
-            .incr_by(key.as_bytes(), by as i64)
-            .map_err(js_error)?;
-        Ok(if v.abs() <= MAX_SAFE {
-            v as f64
-        } else {
-            f64::NAN
-        })
+        let v = self.0.incr_by(key.as_bytes(), by as i64).map_err(js_error)?;
+        Ok(if v.abs() <= MAX_SAFE { v as f64 } else { f64::NAN })
     }
 
     /// Interns `key` for the hot paths: its handle, or -1 when the table is full or the key
@@ -172,16 +148,9 @@ impl WasmStore {
         if by.fract() != 0.0 || by.abs() > MAX_SAFE as f64 {
             return Err(js_error(Error::NotInteger));
         }
-        let key = self
-            .1
-            .get(handle as usize)
-            .ok_or_else(|| js_error(Error::Invalid("unknown key handle".into())))?;
+        let key = self.1.get(handle as usize).ok_or_else(|| js_error(Error::Invalid("unknown key handle".into())))?;
         let v = self.0.incr_by(key, by as i64).map_err(js_error)?;
-        Ok(if v.abs() <= MAX_SAFE {
-            v as f64
-        } else {
-            f64::NAN
-        })
+        Ok(if v.abs() <= MAX_SAFE { v as f64 } else { f64::NAN })
     }
 
     /// The outgoing delta buffer, encoded, or `undefined` when nothing changed.

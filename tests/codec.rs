@@ -39,8 +39,7 @@ fn check(name: &str, bytes: &[u8]) {
     if std::env::var_os("UPDATE_FIXTURES").is_some() {
         std::fs::write(&path, &text).unwrap();
     }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing {path}; run with UPDATE_FIXTURES=1"));
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {path}; run with UPDATE_FIXTURES=1"));
     assert_eq!(text, want, "{name}: the wire format changed");
 }
 
@@ -55,10 +54,7 @@ fn golden_delta_and_state() {
     let mut fresh = Store::new(1);
     fresh.apply(&delta).unwrap();
     assert!(fresh == s);
-    assert!(matches!(
-        decode(&state, DecodeLimits::default()).unwrap(),
-        Blob::State(_)
-    ));
+    assert!(matches!(decode(&state, DecodeLimits::default()).unwrap(), Blob::State(_)));
 }
 
 #[test]

@@ -25,10 +25,7 @@ fn strings_counters_and_keys() {
     assert_eq!(ok(&mut s, "SET title Rains"), Reply::OK);
     assert_eq!(ok(&mut s, "GET title"), bulk("Rains"));
     assert_eq!(ok(&mut s, "MSET a 1 b 2"), Reply::OK);
-    assert_eq!(
-        ok(&mut s, "MGET a b nope"),
-        Reply::Array(vec![bulk("1"), bulk("2"), Reply::Nil])
-    );
+    assert_eq!(ok(&mut s, "MGET a b nope"), Reply::Array(vec![bulk("1"), bulk("2"), Reply::Nil]));
     assert_eq!(ok(&mut s, "INCR views"), Reply::Int(1));
     assert_eq!(ok(&mut s, "INCRBY views 41"), Reply::Int(42));
     assert_eq!(ok(&mut s, "DECR views"), Reply::Int(41));
@@ -52,24 +49,15 @@ fn sets_hashes_and_flags() {
     assert_eq!(ok(&mut s, "SADD starks robb arya"), Reply::Int(1));
     assert_eq!(ok(&mut s, "SCARD starks"), Reply::Int(3));
     assert_eq!(ok(&mut s, "SREM starks ned robb nope"), Reply::Int(2));
-    assert_eq!(
-        ok(&mut s, "SMEMBERS starks"),
-        Reply::Array(vec![bulk("arya")])
-    );
+    assert_eq!(ok(&mut s, "SMEMBERS starks"), Reply::Array(vec![bulk("arya")]));
     assert_eq!(ok(&mut s, "SISMEMBER starks arya"), Reply::Int(1));
     assert_eq!(ok(&mut s, "SISMEMBER starks ned"), Reply::Int(0));
 
-    assert_eq!(
-        ok(&mut s, "HSET page body hello editor ned body hi"),
-        Reply::Int(2)
-    );
+    assert_eq!(ok(&mut s, "HSET page body hello editor ned body hi"), Reply::Int(2));
     assert_eq!(ok(&mut s, "HGET page body"), bulk("hi"));
     assert_eq!(ok(&mut s, "HINCRBY page edits 3"), Reply::Int(3));
     assert_eq!(ok(&mut s, "HINCRBY page edits -1"), Reply::Int(2));
-    assert_eq!(
-        ok(&mut s, "HMGET page editor edits nope"),
-        Reply::Array(vec![bulk("ned"), Reply::Int(2), Reply::Nil])
-    );
+    assert_eq!(ok(&mut s, "HMGET page editor edits nope"), Reply::Array(vec![bulk("ned"), Reply::Int(2), Reply::Nil]));
     assert_eq!(ok(&mut s, "HLEN page"), Reply::Int(3));
     assert_eq!(
         ok(&mut s, "HGETALL page"),
@@ -99,41 +87,13 @@ fn errors_are_typed_and_redis_worded() {
     ok(&mut s, "SET title x");
     ok(&mut s, "SADD set a");
     let cases = [
-        (
-            "INCR title",
-            "WRONGTYPE",
-            "WRONGTYPE Operation against a key holding the wrong kind of value",
-        ),
-        (
-            "SADD title a",
-            "WRONGTYPE",
-            "WRONGTYPE Operation against a key holding the wrong kind of value",
-        ),
-        (
-            "GET set",
-            "WRONGTYPE",
-            "WRONGTYPE Operation against a key holding the wrong kind of value",
-        ),
-        (
-            "GET",
-            "ERR",
-            "ERR wrong number of arguments for 'get' command",
-        ),
-        (
-            "INCRBY n x",
-            "ERR",
-            "ERR value is not an integer or out of range",
-        ),
-        (
-            "INCRBY n 99999999999999999999",
-            "ERR",
-            "ERR value is not an integer or out of range",
-        ),
-        (
-            "NOPE a",
-            "ERR",
-            "ERR unknown command 'NOPE', with args beginning with: 'a'",
-        ),
+        ("INCR title", "WRONGTYPE", "WRONGTYPE Operation against a key holding the wrong kind of value"),
+        ("SADD title a", "WRONGTYPE", "WRONGTYPE Operation against a key holding the wrong kind of value"),
+        ("GET set", "WRONGTYPE", "WRONGTYPE Operation against a key holding the wrong kind of value"),
+        ("GET", "ERR", "ERR wrong number of arguments for 'get' command"),
+        ("INCRBY n x", "ERR", "ERR value is not an integer or out of range"),
+        ("INCRBY n 99999999999999999999", "ERR", "ERR value is not an integer or out of range"),
+        ("NOPE a", "ERR", "ERR unknown command 'NOPE', with args beginning with: 'a'"),
         ("SCAN 0 BOGUS x", "ERR", "ERR syntax error"),
         ("SCAN zz", "ERR", "ERR invalid cursor"),
     ];
@@ -143,21 +103,12 @@ fn errors_are_typed_and_redis_worded() {
         assert_eq!(e.to_string(), msg, "{cmd}");
     }
     ok(&mut s, "HSET h f text");
-    assert_eq!(
-        run(&mut s, "HINCRBY h f 1").unwrap_err().code(),
-        "WRONGTYPE"
-    );
+    assert_eq!(run(&mut s, "HINCRBY h f 1").unwrap_err().code(), "WRONGTYPE");
 }
 
 #[test]
 fn an_erroring_command_changes_nothing_and_ships_nothing() {
-    let mut s = Store::with_limits(
-        1,
-        castamere::Limits {
-            max_key_bytes: 8,
-            max_value_bytes: 8,
-        },
-    );
+    let mut s = Store::with_limits(1, castamere::Limits { max_key_bytes: 8, max_value_bytes: 8 });
     ok(&mut s, "SET title x");
     ok(&mut s, "INCRBY n 9223372036854775806");
     s.take_delta();
@@ -198,13 +149,9 @@ fn scan_visits_every_key_once_with_match() {
     let mut cursor = b"0".to_vec();
     let mut seen = Vec::new();
     loop {
-        let r = s
-            .exec(0, &[b"SCAN", &cursor, b"MATCH", b"page:*", b"COUNT", b"7"])
-            .unwrap();
+        let r = s.exec(0, &[b"SCAN", &cursor, b"MATCH", b"page:*", b"COUNT", b"7"]).unwrap();
         let Reply::Array(v) = r else { panic!() };
-        let (Reply::Bulk(c), Reply::Array(keys)) = (&v[0], &v[1]) else {
-            panic!()
-        };
+        let (Reply::Bulk(c), Reply::Array(keys)) = (&v[0], &v[1]) else { panic!() };
         seen.extend(keys.iter().cloned());
         if c == b"0" {
             break;
@@ -249,9 +196,7 @@ fn lww_orders_by_hybrid_clock_not_wall_clock() {
     a.apply(&db).unwrap();
     b.apply(&da).unwrap();
     assert_eq!(ok(&mut a, "GET c"), ok(&mut b, "GET c"));
-    let Reply::Array(all) = ok(&mut a, "GETALL c") else {
-        panic!()
-    };
+    let Reply::Array(all) = ok(&mut a, "GETALL c") else { panic!() };
     assert_eq!(all.len(), 2);
 }
 
@@ -305,17 +250,10 @@ fn command() -> impl Strategy<Value = Vec<String>> {
             f.to_string(),
             v.to_string()
         ]),
-        (key.clone(), v.clone()).prop_map(|(k, f)| vec![
-            "HINCRBY".into(),
-            k.into(),
-            format!("n{f}"),
-            "2".into()
-        ]),
+        (key.clone(), v.clone()).prop_map(|(k, f)| vec!["HINCRBY".into(), k.into(), format!("n{f}"), "2".into()]),
         (key.clone(), v.clone()).prop_map(|(k, f)| vec!["HDEL".into(), k.into(), f.to_string()]),
-        (key.clone(), any::<bool>()).prop_map(|(k, on)| vec![
-            if on { "FLAG.ENABLE" } else { "FLAG.DISABLE" }.into(),
-            k.into()
-        ]),
+        (key.clone(), any::<bool>())
+            .prop_map(|(k, on)| vec![if on { "FLAG.ENABLE" } else { "FLAG.DISABLE" }.into(), k.into()]),
         key.prop_map(|k| vec!["DEL".into(), k.into()]),
     ]
 }

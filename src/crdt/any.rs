@@ -33,15 +33,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in slot order.
-    pub const ALL: [Kind; 7] = [
-        Kind::Counter,
-        Kind::Lww,
-        Kind::Mv,
-        Kind::EwFlag,
-        Kind::DwFlag,
-        Kind::Set,
-        Kind::Map,
-    ];
+    pub const ALL: [Kind; 7] = [Kind::Counter, Kind::Lww, Kind::Mv, Kind::EwFlag, Kind::DwFlag, Kind::Set, Kind::Map];
 
     /// The kind with this tag.
     pub fn from_tag(tag: u8) -> Option<Kind> {
@@ -140,13 +132,7 @@ impl Slot {
         each_slot!(self, s => s.normalize())
     }
 
-    fn join(
-        &mut self,
-        ctx: &CausalContext,
-        other: &Slot,
-        other_ctx: &CausalContext,
-        delta: Option<bool>,
-    ) {
+    fn join(&mut self, ctx: &CausalContext, other: &Slot, other_ctx: &CausalContext, delta: Option<bool>) {
         join_slots!(self, other, x, y => match delta {
             Some(keep) => x.join_delta(ctx, y, other_ctx, keep),
             None => x.join_full(ctx, y, other_ctx),
@@ -280,10 +266,7 @@ impl AnyCrdt {
 
     /// The slot of type `T`, if present and non-empty.
     pub fn get<T: SlotType>(&self) -> Option<&T> {
-        self.slots()
-            .iter()
-            .find_map(T::from_slot)
-            .filter(|v| !v.is_bottom())
+        self.slots().iter().find_map(T::from_slot).filter(|v| !v.is_bottom())
     }
 
     /// The delta of the embedded mutator `f` on the slot of type `T`; the delta also removes
@@ -299,11 +282,7 @@ impl AnyCrdt {
         let d = f(current, ctx);
         let mut dctx = d.ctx;
         let mut slots = Vec::new();
-        for s in self
-            .slots()
-            .iter()
-            .filter(|s| s.kind() != T::KIND && !s.is_bottom())
-        {
+        for s in self.slots().iter().filter(|s| s.kind() != T::KIND && !s.is_bottom()) {
             s.for_each_dot(&mut |dot| dctx.insert(dot));
             slots.push(s.removal());
         }
@@ -335,13 +314,7 @@ impl AnyCrdt {
         }
     }
 
-    fn join_impl(
-        &mut self,
-        ctx: &CausalContext,
-        other: &AnyCrdt,
-        other_ctx: &CausalContext,
-        delta: Option<bool>,
-    ) {
+    fn join_impl(&mut self, ctx: &CausalContext, other: &AnyCrdt, other_ctx: &CausalContext, delta: Option<bool>) {
         let keep = delta == Some(true);
         // Fast path: one slot each, same kind.
         if let (AnyCrdt::One(a), AnyCrdt::One(b)) = (&mut *self, other) {
@@ -417,13 +390,7 @@ impl DotStore for AnyCrdt {
         self.join_impl(ctx, other, other_ctx, None)
     }
 
-    fn join_delta(
-        &mut self,
-        ctx: &CausalContext,
-        other: &Self,
-        other_ctx: &CausalContext,
-        keep: bool,
-    ) {
+    fn join_delta(&mut self, ctx: &CausalContext, other: &Self, other_ctx: &CausalContext, keep: bool) {
         self.join_impl(ctx, other, other_ctx, Some(keep))
     }
 
@@ -432,12 +399,7 @@ impl DotStore for AnyCrdt {
             s.prune(ctx, other_ctx, keep);
         }
         if !keep && self.slots().iter().any(Slot::is_bottom) {
-            let v: Vec<Slot> = self
-                .slots()
-                .iter()
-                .filter(|s| !s.is_bottom())
-                .cloned()
-                .collect();
+            let v: Vec<Slot> = self.slots().iter().filter(|s| !s.is_bottom()).cloned().collect();
             *self = AnyCrdt::from_slots(v);
         }
     }
@@ -447,12 +409,7 @@ impl DotStore for AnyCrdt {
             s.normalize();
         }
         if !self.slots().is_empty() && self.slots().iter().any(Slot::is_bottom) {
-            let v: Vec<Slot> = self
-                .slots()
-                .iter()
-                .filter(|s| !s.is_bottom())
-                .cloned()
-                .collect();
+            let v: Vec<Slot> = self.slots().iter().filter(|s| !s.is_bottom()).cloned().collect();
             *self = AnyCrdt::from_slots(v);
         }
     }
@@ -482,12 +439,8 @@ mod tests {
         fn apply(&self, s: &Causal<AnyCrdt>, r: ReplicaId) -> Option<Causal<AnyCrdt>> {
             let (v, ctx) = (&s.store, &s.ctx);
             Some(match *self {
-                AnyOp::Add(n) => {
-                    v.update::<PnCounter>(ctx, |c, ctx| c.add(ctx, r, n).expect("small"))
-                }
-                AnyOp::Write(x) => {
-                    v.update::<LwwReg>(ctx, |c, ctx| c.write(ctx, r, 1 + c.max_ts(), vec![x]))
-                }
+                AnyOp::Add(n) => v.update::<PnCounter>(ctx, |c, ctx| c.add(ctx, r, n).expect("small")),
+                AnyOp::Write(x) => v.update::<LwwReg>(ctx, |c, ctx| c.write(ctx, r, 1 + c.max_ts(), vec![x])),
                 AnyOp::Mv(x) => v.update::<MvReg>(ctx, |c, ctx| c.write(ctx, r, vec![x])),
                 AnyOp::Flag(true, on) => v.update::<EwFlag>(ctx, |c, ctx| c.set(ctx, r, on)),
                 AnyOp::Flag(false, on) => v.update::<DwFlag>(ctx, |c, ctx| c.set(ctx, r, on)),
@@ -498,9 +451,7 @@ mod tests {
                         f.update::<PnCounter>(ctx, |c, ctx| c.add(ctx, r, n).expect("small"))
                     })
                 }),
-                AnyOp::MapRemove(k) => {
-                    v.update::<AnyMap>(ctx, |m, ctx| m.remove(ctx, &Key::from(&[k][..])))
-                }
+                AnyOp::MapRemove(k) => v.update::<AnyMap>(ctx, |m, ctx| m.remove(ctx, &Key::from(&[k][..]))),
             })
         }
     }

@@ -60,9 +60,7 @@ impl Seen {
         }
         // General case: merge every range that overlaps or touches lo..=hi.
         let start = self.cloud.partition_point(|&(_, h)| h + 1 < lo);
-        let end = self
-            .cloud
-            .partition_point(|&(l, _)| l <= hi.saturating_add(1));
+        let end = self.cloud.partition_point(|&(l, _)| l <= hi.saturating_add(1));
         if start == end {
             self.cloud.insert(start, (lo, hi));
         } else {
@@ -110,11 +108,7 @@ impl Seen {
     }
 
     fn ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        let head = if self.vv > 0 {
-            Some((1, self.vv))
-        } else {
-            None
-        };
+        let head = if self.vv > 0 { Some((1, self.vv)) } else { None };
         head.into_iter().chain(self.cloud.iter().copied())
     }
 }
@@ -148,9 +142,7 @@ impl CausalContext {
 
     /// Whether `dot` was seen.
     pub fn contains(&self, dot: Dot) -> bool {
-        self.seen
-            .get(&dot.replica)
-            .is_some_and(|s| s.contains(dot.seq))
+        self.seen.get(&dot.replica).is_some_and(|s| s.contains(dot.seq))
     }
 
     /// The contiguous prefix seen of `replica`'s dots (its version vector entry).
@@ -160,9 +152,7 @@ impl CausalContext {
 
     /// The highest seq seen of `replica`, contiguous or not.
     pub fn max(&self, replica: ReplicaId) -> u64 {
-        self.seen
-            .get(&replica)
-            .map_or(0, |s| s.cloud.last().map_or(s.vv, |r| r.1))
+        self.seen.get(&replica).map_or(0, |s| s.cloud.last().map_or(s.vv, |r| r.1))
     }
 
     /// The next dot `replica` should create, given that this context holds all of its dots.
@@ -175,10 +165,7 @@ impl CausalContext {
         if dot.seq == 0 {
             return;
         }
-        self.seen
-            .entry(dot.replica)
-            .or_default()
-            .insert_range(dot.seq, dot.seq);
+        self.seen.entry(dot.replica).or_default().insert_range(dot.seq, dot.seq);
     }
 
     /// Adds the dots `replica:lo..=hi`.
@@ -222,9 +209,7 @@ impl CausalContext {
 
     /// The seen dots of each replica as inclusive ranges, in order.
     pub fn ranges(&self) -> impl Iterator<Item = (ReplicaId, u64, u64)> + '_ {
-        self.seen
-            .iter()
-            .flat_map(|(&r, s)| s.ranges().map(move |(lo, hi)| (r, lo, hi)))
+        self.seen.iter().flat_map(|(&r, s)| s.ranges().map(move |(lo, hi)| (r, lo, hi)))
     }
 
     /// The per-replica view (version vector entry and cloud).
@@ -245,19 +230,12 @@ impl CausalContext {
 
     /// The version vector: each replica's contiguous prefix.
     pub fn version_vector(&self) -> BTreeMap<ReplicaId, u64> {
-        self.seen
-            .iter()
-            .filter(|(_, s)| s.vv > 0)
-            .map(|(&r, s)| (r, s.vv))
-            .collect()
+        self.seen.iter().filter(|(_, s)| s.vv > 0).map(|(&r, s)| (r, s.vv)).collect()
     }
 
     /// Number of ranges held (a size measure).
     pub fn range_count(&self) -> usize {
-        self.seen
-            .values()
-            .map(|s| usize::from(s.vv > 0) + s.cloud.len())
-            .sum()
+        self.seen.values().map(|s| usize::from(s.vv > 0) + s.cloud.len()).sum()
     }
 
     /// Drops replicas with nothing seen (kept normalised for equality).

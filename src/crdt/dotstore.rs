@@ -26,13 +26,7 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
 
     /// Joins the delta `other` into `self`, visiting only what `other` names. With `keep`,
     /// empty entries and `full` marks are kept: `self` is itself a delta being accumulated.
-    fn join_delta(
-        &mut self,
-        ctx: &CausalContext,
-        other: &Self,
-        other_ctx: &CausalContext,
-        keep: bool,
-    ) {
+    fn join_delta(&mut self, ctx: &CausalContext, other: &Self, other_ctx: &CausalContext, keep: bool) {
         let _ = keep;
         self.join_full(ctx, other, other_ctx);
     }
@@ -81,8 +75,7 @@ impl<S: DotStore> Causal<S> {
     /// Joins a delta produced by a mutator (or a join of such deltas), visiting only what
     /// it names. `keep` keeps empty entries: use it when `self` accumulates deltas.
     pub fn join_delta(&mut self, delta: &Causal<S>, keep: bool) {
-        self.store
-            .join_delta(&self.ctx, &delta.store, &delta.ctx, keep);
+        self.store.join_delta(&self.ctx, &delta.store, &delta.ctx, keep);
         self.ctx.join(&delta.ctx);
     }
 
@@ -131,10 +124,7 @@ impl<V: Clone + PartialEq + Debug> DotFun<V> {
 
     /// The payload at `dot`.
     pub fn get(&self, dot: Dot) -> Option<&V> {
-        self.0
-            .binary_search_by(|(d, _)| d.cmp(&dot))
-            .ok()
-            .map(|i| &self.0[i].1)
+        self.0.binary_search_by(|(d, _)| d.cmp(&dot)).ok().map(|i| &self.0[i].1)
     }
 
     /// Inserts an entry (replacing the payload of an equal dot).
@@ -180,8 +170,7 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
         // Store dots are always in their own context, so "in other, not in self" and "not seen
         // by self" are the same test.
         let before = self.0.len();
-        self.0
-            .retain(|(d, _)| other.get(*d).is_some() || !other_ctx.contains(*d));
+        self.0.retain(|(d, _)| other.get(*d).is_some() || !other_ctx.contains(*d));
         let mut added = false;
         for (d, v) in &other.0 {
             if !ctx.contains(*d) && self.get(*d).is_none() {
@@ -205,10 +194,7 @@ pub struct DotMap<K: Ord, V> {
 
 impl<K: Ord, V> Default for DotMap<K, V> {
     fn default() -> Self {
-        DotMap {
-            entries: BTreeMap::new(),
-            full: BTreeSet::new(),
-        }
+        DotMap { entries: BTreeMap::new(), full: BTreeSet::new() }
     }
 }
 
@@ -253,15 +239,7 @@ impl<K: Ord + Clone + Debug, V: DotStore> DotMap<K, V> {
         self.full.contains(key)
     }
 
-    fn join_key(
-        &mut self,
-        key: &K,
-        ctx: &CausalContext,
-        ov: &V,
-        other_ctx: &CausalContext,
-        full: bool,
-        keep: bool,
-    ) {
+    fn join_key(&mut self, key: &K, ctx: &CausalContext, ov: &V, other_ctx: &CausalContext, full: bool, keep: bool) {
         let sv = match self.entries.get_mut(key) {
             Some(v) => v,
             None => {
@@ -339,13 +317,7 @@ impl<K: Ord + Clone + Debug, V: DotStore> DotStore for DotMap<K, V> {
         self.full.clear();
     }
 
-    fn join_delta(
-        &mut self,
-        ctx: &CausalContext,
-        other: &Self,
-        other_ctx: &CausalContext,
-        keep: bool,
-    ) {
+    fn join_delta(&mut self, ctx: &CausalContext, other: &Self, other_ctx: &CausalContext, keep: bool) {
         for (k, ov) in &other.entries {
             let full = other.full.contains(k);
             self.join_key(k, ctx, ov, other_ctx, full, keep);

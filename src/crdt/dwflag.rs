@@ -84,8 +84,7 @@ mod tests {
 
     #[test]
     fn concurrent_enable_and_disable() {
-        let (mut a, mut b): (Causal<DwFlag>, Causal<DwFlag>) =
-            (Causal::default(), Causal::default());
+        let (mut a, mut b): (Causal<DwFlag>, Causal<DwFlag>) = (Causal::default(), Causal::default());
         let da = a.store.set(&a.ctx, 1, true);
         let db = b.store.set(&b.ctx, 2, false);
         a.join_delta(&da, false);

@@ -32,9 +32,7 @@ impl Hlc {
     /// A new timestamp, after `now_ms`, every earlier one, and `observed`.
     pub fn tick(&mut self, now_ms: u64, observed: u64) -> u64 {
         let wall = Self::from_ms(now_ms.min((1 << 48) - 1));
-        let t = wall
-            .max(self.last.saturating_add(1))
-            .max(observed.saturating_add(1));
+        let t = wall.max(self.last.saturating_add(1)).max(observed.saturating_add(1));
         self.last = t;
         t
     }

@@ -34,13 +34,7 @@ pub struct LwwReg(pub(crate) DotFun<Stamped>);
 
 impl LwwReg {
     /// The delta that writes `value` at timestamp `ts` on behalf of `replica`.
-    pub fn write(
-        &self,
-        ctx: &CausalContext,
-        replica: ReplicaId,
-        ts: u64,
-        value: Vec<u8>,
-    ) -> Causal<LwwReg> {
+    pub fn write(&self, ctx: &CausalContext, replica: ReplicaId, ts: u64, value: Vec<u8>) -> Causal<LwwReg> {
         let dot = ctx.next_dot(replica);
         let mut dctx = self.0.context();
         dctx.insert(dot);
@@ -48,10 +42,7 @@ impl LwwReg {
     }
 
     fn winner(&self) -> Option<&(Dot, Stamped)> {
-        self.0
-            .entries()
-            .iter()
-            .max_by_key(|(d, s)| (s.ts, d.replica, d.seq))
+        self.0.entries().iter().max_by_key(|(d, s)| (s.ts, d.replica, d.seq))
     }
 
     /// The winning value.
@@ -73,12 +64,7 @@ impl LwwReg {
 
     /// The highest timestamp held (to move a local clock past it).
     pub fn max_ts(&self) -> u64 {
-        self.0
-            .entries()
-            .iter()
-            .map(|(_, s)| s.ts)
-            .max()
-            .unwrap_or(0)
+        self.0.entries().iter().map(|(_, s)| s.ts).max().unwrap_or(0)
     }
 }
 

@@ -86,13 +86,7 @@ impl<K: Ord + Clone + Debug, V: DotStore> DotStore for OrMap<K, V> {
     fn join_full(&mut self, ctx: &CausalContext, other: &Self, other_ctx: &CausalContext) {
         self.0.join_full(ctx, &other.0, other_ctx)
     }
-    fn join_delta(
-        &mut self,
-        ctx: &CausalContext,
-        other: &Self,
-        other_ctx: &CausalContext,
-        keep: bool,
-    ) {
+    fn join_delta(&mut self, ctx: &CausalContext, other: &Self, other_ctx: &CausalContext, keep: bool) {
         self.0.join_delta(ctx, &other.0, other_ctx, keep)
     }
     fn prune(&mut self, ctx: &CausalContext, other_ctx: &CausalContext, keep: bool) {
@@ -128,9 +122,7 @@ mod tests {
                 MapOp::Add(k, j, n) => s.store.update(&s.ctx, k, |inner, ctx| {
                     inner.update(ctx, j, |c, ctx| c.add(ctx, r, n).expect("small numbers"))
                 }),
-                MapOp::RemoveInner(k, j) => s
-                    .store
-                    .update(&s.ctx, k, |inner, ctx| inner.remove(ctx, &j)),
+                MapOp::RemoveInner(k, j) => s.store.update(&s.ctx, k, |inner, ctx| inner.remove(ctx, &j)),
                 MapOp::RemoveOuter(k) => s.store.remove(&s.ctx, &k),
             })
         }

@@ -51,11 +51,7 @@ impl OrSet {
         for m in members {
             if let Some(old) = self.0.get_bytes(m) {
                 old.for_each_dot(&mut |d| delta.ctx.insert(d));
-                delta
-                    .store
-                    .0
-                    .entries
-                    .insert(Key::from(*m), DotSet::default());
+                delta.store.0.entries.insert(Key::from(*m), DotSet::default());
             }
         }
         delta
@@ -68,10 +64,7 @@ impl OrSet {
 
     /// The members, in byte order.
     pub fn members(&self) -> impl Iterator<Item = &[u8]> {
-        self.0
-            .iter()
-            .filter(|(_, s)| !s.is_bottom())
-            .map(|(k, _)| &**k)
+        self.0.iter().filter(|(_, s)| !s.is_bottom()).map(|(k, _)| &**k)
     }
 
     /// Number of members.
@@ -95,13 +88,7 @@ impl DotStore for OrSet {
     fn join_full(&mut self, ctx: &CausalContext, other: &Self, other_ctx: &CausalContext) {
         self.0.join_full(ctx, &other.0, other_ctx)
     }
-    fn join_delta(
-        &mut self,
-        ctx: &CausalContext,
-        other: &Self,
-        other_ctx: &CausalContext,
-        keep: bool,
-    ) {
+    fn join_delta(&mut self, ctx: &CausalContext, other: &Self, other_ctx: &CausalContext, keep: bool) {
         self.0.join_delta(ctx, &other.0, other_ctx, keep)
     }
     fn prune(&mut self, ctx: &CausalContext, other_ctx: &CausalContext, keep: bool) {
@@ -128,25 +115,15 @@ mod tests {
     impl Op<OrSet> for SetOp {
         fn apply(&self, s: &Causal<OrSet>, r: ReplicaId) -> Option<Causal<OrSet>> {
             Some(match self {
-                SetOp::Add(m) => s.store.add(
-                    &s.ctx,
-                    r,
-                    &m.iter().map(std::slice::from_ref).collect::<Vec<_>>(),
-                ),
-                SetOp::Remove(m) => s.store.remove(
-                    &s.ctx,
-                    &m.iter().map(std::slice::from_ref).collect::<Vec<_>>(),
-                ),
+                SetOp::Add(m) => s.store.add(&s.ctx, r, &m.iter().map(std::slice::from_ref).collect::<Vec<_>>()),
+                SetOp::Remove(m) => s.store.remove(&s.ctx, &m.iter().map(std::slice::from_ref).collect::<Vec<_>>()),
             })
         }
     }
 
     fn op() -> impl Strategy<Value = SetOp> {
         let members = proptest::collection::vec(0u8..5, 1..3);
-        prop_oneof![
-            members.clone().prop_map(SetOp::Add),
-            members.prop_map(SetOp::Remove)
-        ]
+        prop_oneof![members.clone().prop_map(SetOp::Add), members.prop_map(SetOp::Remove)]
     }
 
     proptest! {

@@ -37,12 +37,7 @@ impl PnCounter {
     }
 
     /// The delta that adds `by` on behalf of `replica`; the counter is seen `ctx`.
-    pub fn add(
-        &self,
-        ctx: &CausalContext,
-        replica: ReplicaId,
-        by: i64,
-    ) -> Result<Causal<PnCounter>, Overflow> {
+    pub fn add(&self, ctx: &CausalContext, replica: ReplicaId, by: i64) -> Result<Causal<PnCounter>, Overflow> {
         let mut own = 0i64;
         let mut delta_ctx = CausalContext::new();
         for (d, v) in self.0.entries() {
@@ -56,10 +51,7 @@ impl PnCounter {
         let contribution = own.checked_add(by).ok_or(Overflow)?;
         let dot = ctx.next_dot(replica);
         delta_ctx.insert(dot);
-        Ok(Causal::new(
-            PnCounter(DotFun::single(dot, contribution)),
-            delta_ctx,
-        ))
+        Ok(Causal::new(PnCounter(DotFun::single(dot, contribution)), delta_ctx))
     }
 
     /// The dots and contributions, per writer.

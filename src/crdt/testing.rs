@@ -25,15 +25,9 @@ pub struct Step<O> {
 
 pub const REPLICAS: usize = 3;
 
-pub fn histories<O: Debug + Clone>(
-    op: impl Strategy<Value = O>,
-) -> impl Strategy<Value = Vec<Step<O>>> {
+pub fn histories<O: Debug + Clone>(op: impl Strategy<Value = O>) -> impl Strategy<Value = Vec<Step<O>>> {
     proptest::collection::vec(
-        (
-            0..REPLICAS as u8,
-            proptest::option::weighted(0.3, 0..REPLICAS as u8),
-            op,
-        )
+        (0..REPLICAS as u8, proptest::option::weighted(0.3, 0..REPLICAS as u8), op)
             .prop_map(|(replica, pull, op)| Step { replica, pull, op }),
         0..24,
     )
@@ -72,17 +66,9 @@ pub fn run<S: DotStore, O: Op<S>>(h: &[Step<O>]) -> Result<Run<S>, TestCaseError
             // x ⊔ δ(x) through the fast delta path equals the full join.
             let mut fast = before.clone();
             fast.join_delta(&d, false);
-            prop_assert_eq!(
-                norm(&fast),
-                full_join(&before, &d),
-                "delta join differs from full join"
-            );
+            prop_assert_eq!(norm(&fast), full_join(&before, &d), "delta join differs from full join");
             // The mutation is an inflation: x ≤ m(x).
-            prop_assert_eq!(
-                full_join(&fast, &before),
-                norm(&fast),
-                "mutation is not an inflation"
-            );
+            prop_assert_eq!(full_join(&fast, &before), norm(&fast), "mutation is not an inflation");
             states[r] = fast;
             deltas.push((r, d));
         }
@@ -124,10 +110,7 @@ pub fn check_delta_mutators<S: DotStore, O: Op<S>>(h: &[Step<O>]) -> Result<(), 
 
 /// Every replica receives every delta, shuffled and partly duplicated, and also accumulated
 /// into delta-groups first: all end equal to the join of the final states.
-pub fn check_convergence<S: DotStore, O: Op<S>>(
-    h: &[Step<O>],
-    seed: u64,
-) -> Result<(), TestCaseError> {
+pub fn check_convergence<S: DotStore, O: Op<S>>(h: &[Step<O>], seed: u64) -> Result<(), TestCaseError> {
     let run = run(h)?;
     let mut expected = Causal::default();
     for s in &run.states {

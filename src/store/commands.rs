@@ -3,9 +3,7 @@
 
 use super::{glob, Reply, Store};
 use crate::crdt::KeyStr;
-use crate::crdt::{
-    AnyCrdt, AnyMap, CausalContext, DotStore, DwFlag, EwFlag, Key, Kind, LwwReg, OrSet, PnCounter,
-};
+use crate::crdt::{AnyCrdt, AnyMap, CausalContext, DotStore, DwFlag, EwFlag, Key, Kind, LwwReg, OrSet, PnCounter};
 use crate::error::{Error, Result};
 
 const STRING: &[Kind] = &[Kind::Lww];
@@ -61,10 +59,7 @@ fn value_reply(v: &AnyCrdt) -> Result<Reply> {
     match v.kind() {
         None => Ok(Reply::Nil),
         Some(Kind::Counter) => counter_reply(v),
-        Some(Kind::Lww) => Ok(v
-            .get::<LwwReg>()
-            .and_then(|r| r.read())
-            .map_or(Reply::Nil, |b| Reply::Bulk(b.to_vec()))),
+        Some(Kind::Lww) => Ok(v.get::<LwwReg>().and_then(|r| r.read()).map_or(Reply::Nil, |b| Reply::Bulk(b.to_vec()))),
         Some(_) => Err(Error::WrongType),
     }
 }
@@ -95,25 +90,149 @@ fn unhex(s: &[u8]) -> Option<Vec<u8>> {
         b'a'..=b'f' => Some(c - b'a' + 10),
         _ => None,
     };
-    s.chunks(2)
-        .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
-        .collect()
+    s.chunks(2).map(|p| Some(nib(p[0])? << 4 | nib(p[1])?)).collect()
+}
+
+/// The commands that only read.
+const READS: &[&[u8]] = &[
+    b"PING",
+    b"GET",
+    b"MGET",
+    b"GETALL",
+    b"SMEMBERS",
+    b"SISMEMBER",
+    b"SCARD",
+    b"HGET",
+    b"HMGET",
+    b"HGETALL",
+    b"HLEN",
+    b"FLAG.GET",
+    b"EXISTS",
+    b"TYPE",
+    b"DBSIZE",
+    b"SCAN",
+];
+
+/// Upper-cases a command name into `buf` (names longer than 16 bytes are unknown).
+fn command_name<'a>(name: &[u8], buf: &'a mut [u8; 16]) -> &'a [u8] {
+    if name.len() > 16 {
+        return b"";
+    }
+    for (i, c) in name.iter().enumerate() {
+        buf[i] = c.to_ascii_uppercase();
+    }
+    &buf[..name.len()]
 }
 
 impl Store {
     /// Runs one command given as its words, e.g. `[b"INCRBY", b"views", b"5"]`, with the
     /// caller's wall clock `now_ms` (used by last-writer-wins timestamps).
     pub fn exec(&mut self, now_ms: u64, args: &[&[u8]]) -> Result<Reply> {
-        let Some((name, rest)) = args.split_first() else {
+        let Some((name, a)) = args.split_first() else {
             return Err(Error::EmptyCommand);
         };
         let mut upper = [0u8; 16];
-        let n = name.len().min(16);
-        for (i, c) in name[..n].iter().enumerate() {
-            upper[i] = c.to_ascii_uppercase();
+        let cmd = command_name(name, &mut upper);
+        if READS.contains(&cmd) {
+            return self.read(cmd, a);
         }
-        let cmd: &[u8] = if name.len() <= 16 { &upper[..n] } else { b"" };
-        let a = rest;
+        match cmd {
+            b"SET" => {
+                arity("set", a, a.len() == 2)?;
+                self.set_strings(now_ms, &[(a[0], a[1])])?;
+                Ok(Reply::OK)
+            }
+            b"MSET" => {
+                arity("mset", a, !a.is_empty() && a.len() % 2 == 0)?;
+                let pairs: Vec<(&[u8], &[u8])> = a.chunks(2).map(|p| (p[0], p[1])).collect();
+                self.set_strings(now_ms, &pairs)?;
+                Ok(Reply::OK)
+            }
+            b"INCR" | b"DECR" => {
+                arity(if cmd == b"INCR" { "incr" } else { "decr" }, a, a.len() == 1)?;
+                let by = if cmd == b"INCR" { 1 } else { -1 };
+                self.incr_by(a[0], by).map(Reply::Int)
+            }
+            b"INCRBY" | b"DECRBY" => {
+                arity(if cmd == b"INCRBY" { "incrby" } else { "decrby" }, a, a.len() == 2)?;
+                let n = parse_int(a[1])?;
+                let by = if cmd == b"INCRBY" { n } else { n.checked_neg().ok_or(Error::Overflow)? };
+                self.incr_by(a[0], by).map(Reply::Int)
+            }
+            b"SADD" => {
+                arity("sadd", a, a.len() >= 2)?;
+                self.sadd(a[0], &a[1..]).map(Reply::Int)
+            }
+            b"SREM" => {
+                arity("srem", a, a.len() >= 2)?;
+                self.srem(a[0], &a[1..]).map(Reply::Int)
+            }
+            b"HSET" => {
+                arity("hset", a, a.len() >= 3 && a.len() % 2 == 1)?;
+                let pairs: Vec<(&[u8], &[u8])> = a[1..].chunks(2).map(|p| (p[0], p[1])).collect();
+                self.hset(now_ms, a[0], &pairs).map(Reply::Int)
+            }
+            b"HDEL" => {
+                arity("hdel", a, a.len() >= 2)?;
+                self.hdel(a[0], &a[1..]).map(Reply::Int)
+            }
+            b"HINCRBY" => {
+                arity("hincrby", a, a.len() == 3)?;
+                let n = parse_int(a[2])?;
+                self.hincrby(a[0], a[1], n).map(Reply::Int)
+            }
+            b"FLAG.ENABLE" | b"FLAG.DISABLE" => {
+                let on = cmd == b"FLAG.ENABLE";
+                arity(if on { "flag.enable" } else { "flag.disable" }, a, a.len() == 1 || a.len() == 2)?;
+                let rule = match a.get(1).map(|o| o.to_ascii_uppercase()) {
+                    None => None,
+                    Some(o) if o == b"ENABLEWINS" => Some(Kind::EwFlag),
+                    Some(o) if o == b"DISABLEWINS" => Some(Kind::DwFlag),
+                    Some(_) => return Err(Error::Syntax),
+                };
+                self.flag(a[0], on, rule)?;
+                Ok(Reply::OK)
+            }
+            b"DEL" => {
+                arity("del", a, !a.is_empty())?;
+                let mut n = 0;
+                for k in a {
+                    if self.get(k).is_some_and(|v| !v.is_bottom()) {
+                        self.commit_removal(k);
+                        n += 1;
+                    }
+                }
+                Ok(Reply::Int(n))
+            }
+            _ => {
+                let shown: Vec<String> =
+                    a.iter().take(3).map(|x| format!("'{}'", String::from_utf8_lossy(&x[..x.len().min(64)]))).collect();
+                Err(Error::UnknownCommand(
+                    String::from_utf8_lossy(&name[..name.len().min(64)]).into_owned(),
+                    shown.join(" "),
+                ))
+            }
+        }
+    }
+
+    /// Runs one read-only command (`GET`, `SMEMBERS`, `HGETALL`, `SCAN`, ...); a command
+    /// that writes is an error.
+    pub fn exec_read(&self, args: &[&[u8]]) -> Result<Reply> {
+        let Some((name, a)) = args.split_first() else {
+            return Err(Error::EmptyCommand);
+        };
+        let mut upper = [0u8; 16];
+        let cmd = command_name(name, &mut upper);
+        if !READS.contains(&cmd) {
+            return Err(Error::Invalid(format!(
+                "'{}' is not a read-only command; run it with exec",
+                String::from_utf8_lossy(&name[..name.len().min(64)])
+            )));
+        }
+        self.read(cmd, a)
+    }
+
+    fn read(&self, cmd: &[u8], a: &[&[u8]]) -> Result<Reply> {
         match cmd {
             b"PING" => match a {
                 [] => Ok(Reply::Status("PONG")),
@@ -144,95 +263,35 @@ impl Store {
                 self.expect_kind(a[0], STRING_OR_COUNTER)?;
                 Ok(match self.get(a[0]) {
                     None => Reply::Array(vec![]),
-                    Some(v) if v.kind() == Some(Kind::Counter) => {
-                        Reply::Array(vec![counter_reply(v)?])
-                    }
+                    Some(v) if v.kind() == Some(Kind::Counter) => Reply::Array(vec![counter_reply(v)?]),
                     Some(v) => Reply::Array(
                         v.get::<LwwReg>()
-                            .map(|r| {
-                                r.values()
-                                    .into_iter()
-                                    .map(|b| Reply::Bulk(b.to_vec()))
-                                    .collect()
-                            })
+                            .map(|r| r.values().into_iter().map(|b| Reply::Bulk(b.to_vec())).collect())
                             .unwrap_or_default(),
                     ),
                 })
-            }
-            b"SET" => {
-                arity("set", a, a.len() == 2)?;
-                self.set_strings(now_ms, &[(a[0], a[1])])?;
-                Ok(Reply::OK)
-            }
-            b"MSET" => {
-                arity("mset", a, !a.is_empty() && a.len() % 2 == 0)?;
-                let pairs: Vec<(&[u8], &[u8])> = a.chunks(2).map(|p| (p[0], p[1])).collect();
-                self.set_strings(now_ms, &pairs)?;
-                Ok(Reply::OK)
-            }
-            b"INCR" | b"DECR" => {
-                arity(
-                    if cmd == b"INCR" { "incr" } else { "decr" },
-                    a,
-                    a.len() == 1,
-                )?;
-                let by = if cmd == b"INCR" { 1 } else { -1 };
-                self.incr_by(a[0], by).map(Reply::Int)
-            }
-            b"INCRBY" | b"DECRBY" => {
-                arity(
-                    if cmd == b"INCRBY" { "incrby" } else { "decrby" },
-                    a,
-                    a.len() == 2,
-                )?;
-                let n = parse_int(a[1])?;
-                let by = if cmd == b"INCRBY" {
-                    n
-                } else {
-                    n.checked_neg().ok_or(Error::Overflow)?
-                };
-                self.incr_by(a[0], by).map(Reply::Int)
-            }
-            b"SADD" => {
-                arity("sadd", a, a.len() >= 2)?;
-                self.sadd(a[0], &a[1..]).map(Reply::Int)
-            }
-            b"SREM" => {
-                arity("srem", a, a.len() >= 2)?;
-                self.srem(a[0], &a[1..]).map(Reply::Int)
             }
             b"SMEMBERS" => {
                 arity("smembers", a, a.len() == 1)?;
                 self.expect_kind(a[0], SET)?;
                 Ok(Reply::Array(
-                    self.set(a[0])
-                        .map(|s| s.members().map(|m| Reply::Bulk(m.to_vec())).collect())
-                        .unwrap_or_default(),
+                    self.set(a[0]).map(|s| s.members().map(|m| Reply::Bulk(m.to_vec())).collect()).unwrap_or_default(),
                 ))
             }
             b"SISMEMBER" => {
                 arity("sismember", a, a.len() == 2)?;
                 self.expect_kind(a[0], SET)?;
-                Ok(Reply::Int(i64::from(
-                    self.set(a[0]).is_some_and(|s| s.contains(a[1])),
-                )))
+                Ok(Reply::Int(i64::from(self.set(a[0]).is_some_and(|s| s.contains(a[1])))))
             }
             b"SCARD" => {
                 arity("scard", a, a.len() == 1)?;
                 self.expect_kind(a[0], SET)?;
                 Ok(Reply::Int(self.set(a[0]).map_or(0, |s| s.len() as i64)))
             }
-            b"HSET" => {
-                arity("hset", a, a.len() >= 3 && a.len() % 2 == 1)?;
-                let pairs: Vec<(&[u8], &[u8])> = a[1..].chunks(2).map(|p| (p[0], p[1])).collect();
-                self.hset(now_ms, a[0], &pairs).map(Reply::Int)
-            }
             b"HGET" => {
                 arity("hget", a, a.len() == 2)?;
                 self.expect_kind(a[0], HASH)?;
-                self.hash(a[0])
-                    .and_then(|h| h.get(&Key::from(a[1])))
-                    .map_or(Ok(Reply::Nil), value_reply)
+                self.hash(a[0]).and_then(|h| h.get(&Key::from(a[1]))).map_or(Ok(Reply::Nil), value_reply)
             }
             b"HMGET" => {
                 arity("hmget", a, a.len() >= 2)?;
@@ -240,10 +299,7 @@ impl Store {
                 let h = self.hash(a[0]);
                 let mut out = Vec::with_capacity(a.len() - 1);
                 for f in &a[1..] {
-                    out.push(
-                        h.and_then(|h| h.get(&Key::from(*f)))
-                            .map_or(Ok(Reply::Nil), value_reply)?,
-                    );
+                    out.push(h.and_then(|h| h.get(&Key::from(*f))).map_or(Ok(Reply::Nil), value_reply)?);
                 }
                 Ok(Reply::Array(out))
             }
@@ -263,31 +319,6 @@ impl Store {
                 self.expect_kind(a[0], HASH)?;
                 Ok(Reply::Int(self.hash(a[0]).map_or(0, |h| h.len() as i64)))
             }
-            b"HDEL" => {
-                arity("hdel", a, a.len() >= 2)?;
-                self.hdel(a[0], &a[1..]).map(Reply::Int)
-            }
-            b"HINCRBY" => {
-                arity("hincrby", a, a.len() == 3)?;
-                let n = parse_int(a[2])?;
-                self.hincrby(a[0], a[1], n).map(Reply::Int)
-            }
-            b"FLAG.ENABLE" | b"FLAG.DISABLE" => {
-                let on = cmd == b"FLAG.ENABLE";
-                arity(
-                    if on { "flag.enable" } else { "flag.disable" },
-                    a,
-                    a.len() == 1 || a.len() == 2,
-                )?;
-                let rule = match a.get(1).map(|o| o.to_ascii_uppercase()) {
-                    None => None,
-                    Some(o) if o == b"ENABLEWINS" => Some(Kind::EwFlag),
-                    Some(o) if o == b"DISABLEWINS" => Some(Kind::DwFlag),
-                    Some(_) => return Err(Error::Syntax),
-                };
-                self.flag(a[0], on, rule)?;
-                Ok(Reply::OK)
-            }
             b"FLAG.GET" => {
                 arity("flag.get", a, a.len() == 1)?;
                 self.expect_kind(a[0], FLAG)?;
@@ -296,22 +327,9 @@ impl Store {
                     || v.and_then(|v| v.get::<DwFlag>()).is_some_and(DwFlag::value);
                 Ok(Reply::Int(i64::from(on)))
             }
-            b"DEL" => {
-                arity("del", a, !a.is_empty())?;
-                let mut n = 0;
-                for k in a {
-                    if self.get(k).is_some_and(|v| !v.is_bottom()) {
-                        self.commit_removal(k);
-                        n += 1;
-                    }
-                }
-                Ok(Reply::Int(n))
-            }
             b"EXISTS" => {
                 arity("exists", a, !a.is_empty())?;
-                Ok(Reply::Int(
-                    a.iter().filter(|k| self.kind(k).is_some()).count() as i64,
-                ))
+                Ok(Reply::Int(a.iter().filter(|k| self.kind(k).is_some()).count() as i64))
             }
             b"TYPE" => {
                 arity("type", a, a.len() == 1)?;
@@ -325,17 +343,7 @@ impl Store {
                 arity("scan", a, !a.is_empty() && a.len() % 2 == 1)?;
                 self.scan(a)
             }
-            _ => {
-                let shown: Vec<String> = rest
-                    .iter()
-                    .take(3)
-                    .map(|x| format!("'{}'", String::from_utf8_lossy(&x[..x.len().min(64)])))
-                    .collect();
-                Err(Error::UnknownCommand(
-                    String::from_utf8_lossy(&name[..name.len().min(64)]).into_owned(),
-                    shown.join(" "),
-                ))
-            }
+            _ => Err(Error::Invalid("not a read-only command".into())),
         }
     }
 
@@ -359,9 +367,7 @@ impl Store {
             let entry = self.state.store.get_bytes(k).unwrap_or(&empty);
             let observed = entry.get::<LwwReg>().map_or(0, LwwReg::max_ts);
             let ts = self.clock.tick(now_ms, observed);
-            let d = entry.update::<LwwReg>(&self.own_ctx(), |r, ctx| {
-                r.write(ctx, replica, ts, v.to_vec())
-            });
+            let d = entry.update::<LwwReg>(&self.own_ctx(), |r, ctx| r.write(ctx, replica, ts, v.to_vec()));
             self.commit(k, d);
         }
         Ok(())
@@ -373,9 +379,10 @@ impl Store {
             self.check_key(m)?;
         }
         self.expect_kind(key, SET)?;
-        let added = members.iter().enumerate().filter(|(i, m)| {
-            !self.set(key).is_some_and(|s| s.contains(m)) && !members[..*i].contains(m)
-        });
+        let added = members
+            .iter()
+            .enumerate()
+            .filter(|(i, m)| !self.set(key).is_some_and(|s| s.contains(m)) && !members[..*i].contains(m));
         let added = added.count() as i64;
         let replica = self.replica;
         let empty = AnyCrdt::Empty;
@@ -390,11 +397,7 @@ impl Store {
         let Some(set) = self.set(key) else {
             return Ok(0);
         };
-        let mut present: Vec<&[u8]> = members
-            .iter()
-            .copied()
-            .filter(|m| set.contains(m))
-            .collect();
+        let mut present: Vec<&[u8]> = members.iter().copied().filter(|m| set.contains(m)).collect();
         present.sort_unstable();
         present.dedup();
         if present.is_empty() {
@@ -425,14 +428,10 @@ impl Store {
             if existing.is_none() && !pairs[..i].iter().any(|(g, _)| g == f) {
                 created += 1;
             }
-            let observed = existing
-                .and_then(|x| x.get::<LwwReg>())
-                .map_or(0, LwwReg::max_ts);
+            let observed = existing.and_then(|x| x.get::<LwwReg>()).map_or(0, LwwReg::max_ts);
             let ts = self.clock.tick(now_ms, observed);
             let d = entry.update::<AnyMap>(&self.own_ctx(), |h, ctx| {
-                h.update(ctx, field, |x, ctx| {
-                    x.update::<LwwReg>(ctx, |r, ctx| r.write(ctx, replica, ts, v.to_vec()))
-                })
+                h.update(ctx, field, |x, ctx| x.update::<LwwReg>(ctx, |r, ctx| r.write(ctx, replica, ts, v.to_vec())))
             });
             self.commit(key, d);
         }
@@ -444,11 +443,7 @@ impl Store {
         let Some(h) = self.hash(key) else {
             return Ok(0);
         };
-        let mut present: Vec<Key> = fields
-            .iter()
-            .map(|f| Key::from(*f))
-            .filter(|f| h.get(f).is_some())
-            .collect();
+        let mut present: Vec<Key> = fields.iter().map(|f| Key::from(*f)).filter(|f| h.get(f).is_some()).collect();
         present.sort_unstable();
         present.dedup();
         if present.is_empty() {
@@ -497,10 +492,7 @@ impl Store {
             return Err(Error::Overflow);
         }
         self.commit(key, d);
-        let v = self
-            .hash(key)
-            .and_then(|h| h.get(&field))
-            .and_then(|x| x.get::<PnCounter>());
+        let v = self.hash(key).and_then(|h| h.get(&field)).and_then(|x| x.get::<PnCounter>());
         v.map_or(Ok(0), |c| c.value().map_err(|_| Error::CounterOutOfRange))
     }
 
@@ -509,15 +501,8 @@ impl Store {
         self.expect_kind(key, FLAG)?;
         let kind = match (self.kind(key), rule) {
             (Some(k), Some(r)) if k != r => {
-                let was = if k == Kind::EwFlag {
-                    "enable-wins"
-                } else {
-                    "disable-wins"
-                };
-                return Err(Error::FlagKind(
-                    String::from_utf8_lossy(key).into_owned(),
-                    was,
-                ));
+                let was = if k == Kind::EwFlag { "enable-wins" } else { "disable-wins" };
+                return Err(Error::FlagKind(String::from_utf8_lossy(key).into_owned(), was));
             }
             (Some(k), _) => k,
             (None, r) => r.unwrap_or(Kind::EwFlag),
@@ -559,10 +544,11 @@ impl Store {
         let mut next = None;
         let range = match &start {
             None => self.state.store.entries.range::<KeyStr, _>(..),
-            Some(s) => self.state.store.entries.range::<KeyStr, _>((
-                std::ops::Bound::Included(KeyStr::new(s)),
-                std::ops::Bound::Unbounded,
-            )),
+            Some(s) => self
+                .state
+                .store
+                .entries
+                .range::<KeyStr, _>((std::ops::Bound::Included(KeyStr::new(s)), std::ops::Bound::Unbounded)),
         };
         for (visited, (k, v)) in range.enumerate() {
             if visited == count {
@@ -573,9 +559,6 @@ impl Store {
                 keys.push(Reply::Bulk(k.to_vec()));
             }
         }
-        Ok(Reply::Array(vec![
-            Reply::Bulk(next.unwrap_or_else(|| b"0".to_vec())),
-            Reply::Array(keys),
-        ]))
+        Ok(Reply::Array(vec![Reply::Bulk(next.unwrap_or_else(|| b"0".to_vec())), Reply::Array(keys)]))
     }
 }

@@ -22,9 +22,7 @@ mod reply;
 pub use reply::Reply;
 
 use crate::codec::{self, Blob, DecodeLimits};
-use crate::crdt::{
-    AnyCrdt, Causal, CausalContext, DotMap, DotStore, Hlc, Key, Kind, Lattice, ReplicaId, Slot,
-};
+use crate::crdt::{AnyCrdt, Causal, CausalContext, DotMap, DotStore, Hlc, Key, Kind, Lattice, ReplicaId, Slot};
 use crate::error::{Error, Result};
 
 /// The keyspace: keys to values of any CRDT type.
@@ -42,20 +40,14 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         let d = DecodeLimits::default();
-        Limits {
-            max_key_bytes: d.max_key_bytes,
-            max_value_bytes: d.max_value_bytes,
-        }
+        Limits { max_key_bytes: d.max_key_bytes, max_value_bytes: d.max_value_bytes }
     }
 }
 
 impl Limits {
     /// The same limits, for decoding.
     pub fn decode(&self) -> DecodeLimits {
-        DecodeLimits {
-            max_key_bytes: self.max_key_bytes,
-            max_value_bytes: self.max_value_bytes,
-        }
+        DecodeLimits { max_key_bytes: self.max_key_bytes, max_value_bytes: self.max_value_bytes }
     }
 }
 
@@ -77,13 +69,7 @@ impl Store {
 
     /// An empty store with size limits.
     pub fn with_limits(replica: ReplicaId, limits: Limits) -> Self {
-        Store {
-            replica,
-            state: Causal::default(),
-            clock: Hlc::default(),
-            outgoing: Causal::default(),
-            limits,
-        }
+        Store { replica, state: Causal::default(), clock: Hlc::default(), outgoing: Causal::default(), limits }
     }
 
     /// This replica's id.
@@ -173,6 +159,22 @@ impl Store {
         codec::encode_state(&self.state)
     }
 
+    /// One key's state as a standalone encoded state (its dots as context), or `None` when
+    /// the key holds nothing. Joined with [`Store::context_state`] it restores the key.
+    pub fn key_state(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let v = self.state.store.get_bytes(key)?;
+        let mut c: Causal<Keyspace> = Causal::default();
+        v.for_each_dot(&mut |d| c.ctx.insert(d));
+        c.store.insert(Key::from(key), v.clone());
+        Some(codec::encode_state(&c))
+    }
+
+    /// The causal context alone, encoded as a state with no keys.
+    pub fn context_state(&self) -> Vec<u8> {
+        let c: Causal<Keyspace> = Causal::new(DotMap::default(), self.state.ctx.clone());
+        codec::encode_state(&c)
+    }
+
     fn observe(&mut self, ks: &Keyspace) {
         for (_, v) in ks.iter() {
             self.clock.observe(max_ts(v));
@@ -210,20 +212,14 @@ impl Store {
 
     fn check_key(&self, key: &[u8]) -> Result<()> {
         if key.len() > self.limits.max_key_bytes {
-            return Err(Error::KeyTooLarge {
-                len: key.len(),
-                max: self.limits.max_key_bytes,
-            });
+            return Err(Error::KeyTooLarge { len: key.len(), max: self.limits.max_key_bytes });
         }
         Ok(())
     }
 
     fn check_value(&self, v: &[u8]) -> Result<()> {
         if v.len() > self.limits.max_value_bytes {
-            return Err(Error::ValueTooLarge {
-                len: v.len(),
-                max: self.limits.max_value_bytes,
-            });
+            return Err(Error::ValueTooLarge { len: v.len(), max: self.limits.max_value_bytes });
         }
         Ok(())
     }
@@ -252,9 +248,7 @@ impl Store {
         let empty = AnyCrdt::Empty;
         let entry = self.state.store.get_bytes(key).unwrap_or(&empty);
         let d = entry
-            .try_update::<crate::crdt::PnCounter, _>(&self.state.ctx, |c, ctx| {
-                c.add(ctx, replica, by)
-            })
+            .try_update::<crate::crdt::PnCounter, _>(&self.state.ctx, |c, ctx| c.add(ctx, replica, by))
             .map_err(|_| Error::Overflow)?;
         self.commit(key, d);
         self.counter_value(key)
@@ -266,11 +260,7 @@ impl Store {
     fn incr_fast(&mut self, key: &[u8], by: i64) -> Option<Result<i64>> {
         use crate::crdt::Dot;
         let replica = self.replica;
-        let Some(AnyCrdt::One(Slot::Counter(c))) = self
-            .state
-            .store
-            .entries
-            .get_mut(crate::crdt::KeyStr::new(key))
+        let Some(AnyCrdt::One(Slot::Counter(c))) = self.state.store.entries.get_mut(crate::crdt::KeyStr::new(key))
         else {
             return None;
         };
@@ -280,21 +270,12 @@ impl Store {
         let own_old = own.map(|i| entries[i]);
         let contribution = own_old.map_or(0, |(_, v)| v).checked_add(by);
         let new_total = i64::try_from(total + i128::from(by)).ok();
-        let (Some(contribution), Some(new_total), Ok(_)) =
-            (contribution, new_total, i64::try_from(total))
-        else {
+        let (Some(contribution), Some(new_total), Ok(_)) = (contribution, new_total, i64::try_from(total)) else {
             return Some(Err(Error::Overflow));
         };
         // The outgoing entry must be absent, a removal marker, or a plain counter.
-        let out = self
-            .outgoing
-            .store
-            .entries
-            .get_mut(crate::crdt::KeyStr::new(key));
-        if !matches!(
-            out,
-            None | Some(AnyCrdt::Empty) | Some(AnyCrdt::One(Slot::Counter(_)))
-        ) {
+        let out = self.outgoing.store.entries.get_mut(crate::crdt::KeyStr::new(key));
+        if !matches!(out, None | Some(AnyCrdt::Empty) | Some(AnyCrdt::One(Slot::Counter(_)))) {
             return None;
         }
         let dot = Dot::new(replica, self.state.ctx.max(replica) + 1);
@@ -307,11 +288,8 @@ impl Store {
             }
         }
         self.state.ctx.insert(dot);
-        let fresh = || {
-            AnyCrdt::One(Slot::Counter(crate::crdt::PnCounter(
-                crate::crdt::DotFun::single(dot, contribution),
-            )))
-        };
+        let fresh =
+            || AnyCrdt::One(Slot::Counter(crate::crdt::PnCounter(crate::crdt::DotFun::single(dot, contribution))));
         match out {
             None => {
                 self.outgoing.store.entries.insert(Key::from(key), fresh());
@@ -332,12 +310,7 @@ impl Store {
     }
 
     fn counter_value(&self, key: &[u8]) -> Result<i64> {
-        match self
-            .state
-            .store
-            .get_bytes(key)
-            .and_then(|v| v.get::<crate::crdt::PnCounter>())
-        {
+        match self.state.store.get_bytes(key).and_then(|v| v.get::<crate::crdt::PnCounter>()) {
             Some(c) => c.value().map_err(|_| Error::CounterOutOfRange),
             None => Ok(0),
         }

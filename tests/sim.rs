@@ -1,0 +1,77 @@
+//! The deterministic simulator over many seeds. `cargo test` runs 1,000 seeds;
+//! `SIM_SEEDS=N cargo test --release sim` runs N; `SIM_SEED=S` replays exactly one.
+#![cfg(not(target_arch = "wasm32"))]
+
+#[path = "support/sim.rs"]
+mod sim;
+
+use sim::{Rng, Scenario, Sim};
+
+fn run_seed(seed: u64) -> Result<(), String> {
+    let mut rng = Rng::new(seed ^ 0xC0FFEE);
+    let scenario = Scenario::random(&mut rng);
+    let mut sim = Sim::new(seed, scenario.clone());
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sim.run();
+        sim.check()
+    }));
+    match outcome {
+        Ok(bad) if bad.is_empty() => Ok(()),
+        Ok(bad) => Err(format!(
+            "seed {seed} failed (replay: SIM_SEED={seed} cargo test --test sim):\n  {}\nscenario: {scenario:?}\nfaults: {:?}",
+            bad.join("\n  "),
+            sim.faults
+        )),
+        Err(p) => Err(format!(
+            "seed {seed} panicked (replay: SIM_SEED={seed} cargo test --test sim): {:?}",
+            p.downcast_ref::<String>().map(String::as_str).or(p.downcast_ref::<&str>().copied())
+        )),
+    }
+}
+
+#[test]
+fn sim_seeds_converge_and_lose_no_acknowledged_write() {
+    if let Ok(s) = std::env::var("SIM_SEED") {
+        let seed: u64 = s.parse().expect("SIM_SEED is a number");
+        if let Err(e) = run_seed(seed) {
+            panic!("{e}");
+        }
+        return;
+    }
+    let n: u64 = std::env::var("SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    (0..n).filter(|i| i % threads == t).filter_map(|seed| run_seed(seed).err()).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("worker thread")).collect()
+    });
+    if !failures.is_empty() {
+        let seeds: Vec<&str> = failures.iter().map(|f| f.lines().next().unwrap_or("")).collect();
+        panic!("{} of {n} seeds failed:\n{}\nfirst:\n{}", failures.len(), seeds.join("\n"), failures[0]);
+    }
+}
+
+#[test]
+fn a_spike_on_hot_keys_reaches_the_origin_in_few_batches() {
+    // No faults, one hot counter: the origin sees a trickle of compacted batches.
+    let mut rng = Rng::new(7);
+    let mut scenario = Scenario::random(&mut rng);
+    scenario.replicas = 4;
+    scenario.ops = 2_000;
+    scenario.chaos_ms = 4_000;
+    scenario.loss = 0.0;
+    scenario.dup = 0.0;
+    scenario.faults = false;
+    scenario.hot_keys = 1;
+    scenario.mixed = false;
+    let mut sim = Sim::new(7, scenario);
+    sim.run();
+    assert!(sim.check().is_empty(), "{:?}", sim.check());
+    let per_request = sim.truth.writes as f64 / sim.origin_requests as f64;
+    assert!(per_request >= 20.0, "only {per_request:.1} writes per origin request");
+}
