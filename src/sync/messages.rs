@@ -19,7 +19,9 @@ pub struct Deltas {
     pub lo: u64,
     /// ...up to `hi`.
     pub hi: u64,
-    /// The writer's acknowledgements: how far it holds each source.
+    /// The writer waits for acknowledgements (a write concern or a handoff): ack at once.
+    pub urgent: bool,
+    /// The writer's acknowledgements that changed since it last sent them.
     pub acks: Vec<Mark>,
     /// The encoded delta.
     pub delta: Vec<u8>,
@@ -134,6 +136,7 @@ impl Message {
                 w.varint(d.from);
                 w.varint(d.lo);
                 w.varint(d.hi);
+                w.u8(u8::from(d.urgent));
                 write_marks(&mut w, &d.acks);
                 w.bytes(&d.delta);
             }
@@ -238,9 +241,14 @@ impl Message {
                 if lo >= hi {
                     return Err(DecodeError::Invalid("delta-group with an empty range"));
                 }
+                let urgent = match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(DecodeError::Invalid("flag other than 0 or 1")),
+                };
                 let acks = read_marks(&mut r)?;
                 let delta = r.bytes("delta", max)?.to_vec();
-                Message::Deltas(Deltas { from, lo, hi, acks, delta })
+                Message::Deltas(Deltas { from, lo, hi, urgent, acks, delta })
             }
             2 => Message::Acks { from: r.varint()?, acks: read_marks(&mut r)? },
             3 => {
@@ -321,7 +329,14 @@ mod tests {
     #[test]
     fn every_message_round_trips() {
         let msgs = vec![
-            Message::Deltas(Deltas { from: 1, lo: 3, hi: 9, acks: vec![(2, 5)], delta: vec![0xC1, 0, 0, 0] }),
+            Message::Deltas(Deltas {
+                from: 1,
+                lo: 3,
+                hi: 9,
+                urgent: true,
+                acks: vec![(2, 5)],
+                delta: vec![0xC1, 0, 0, 0],
+            }),
             Message::Acks { from: 1, acks: vec![(2, 5), (3, 1)] },
             Message::Heartbeat(Heartbeat {
                 from: 1,

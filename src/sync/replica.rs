@@ -20,6 +20,10 @@ pub struct Config {
     pub heartbeat_ms: u64,
     /// Lease carried by a heartbeat: a replica not heard of for this long is gone.
     pub lease_ms: u64,
+    /// How long a replica may wait before acknowledging delta-groups (acknowledgements of
+    /// several groups then share one message); a group whose writer waits is acknowledged
+    /// after `delta_interval_ms` instead.
+    pub ack_delay_ms: u64,
     /// A peer that has not acknowledged a delta-group after this long gets it again.
     pub retransmit_ms: u64,
     /// A peer seen ahead of this replica for this long is asked for what it has.
@@ -49,6 +53,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             delta_interval_ms: 5,
+            ack_delay_ms: 25,
             heartbeat_ms: 1_000,
             lease_ms: 5_000,
             retransmit_ms: 250,
@@ -207,6 +212,7 @@ pub struct Replica {
     acks: BTreeMap<ReplicaId, BTreeMap<ReplicaId, u64>>,
     acks_dirty: bool,
     acks_at: Option<u64>,
+    acks_sent: BTreeMap<ReplicaId, u64>,
     nacked: BTreeMap<ReplicaId, u64>,
     region_acked: u64,
     origin_acked: u64,
@@ -288,6 +294,7 @@ impl Replica {
             acks: BTreeMap::new(),
             acks_dirty: false,
             acks_at: None,
+            acks_sent: BTreeMap::new(),
             nacked: BTreeMap::new(),
             region_acked: 0,
             origin_acked: 0,
@@ -401,7 +408,7 @@ impl Replica {
     /// waiting for `delta_interval_ms`); used before waiting for a `region` acknowledgement.
     pub fn push(&mut self, now: u64) {
         self.tick(now);
-        self.seal(now);
+        self.seal_with(now, true);
     }
 
     /// Cold start: announces this replica and runs the compulsory anti-entropy session;
@@ -540,8 +547,10 @@ impl Replica {
         }
         self.update_membership(now);
         if self.acks_dirty && self.acks_at.is_some_and(|t| t <= now) {
-            let acks = self.ack_vector();
-            self.send(Destination::Region, Message::Acks { from: self.id, acks });
+            let acks = self.ack_changes();
+            if !acks.is_empty() {
+                self.send(Destination::Region, Message::Acks { from: self.id, acks });
+            }
             self.acks_dirty = false;
             self.acks_at = None;
         }
@@ -666,9 +675,24 @@ impl Replica {
             if mark > *d {
                 *d = mark;
                 self.acks_dirty = true;
-                self.acks_at.get_or_insert(self.now + self.config.delta_interval_ms);
+                self.acks_at.get_or_insert(self.now + self.config.ack_delay_ms);
             }
         }
+    }
+
+    /// The acknowledgements that changed since they were last sent (receivers keep the
+    /// maximum, so only news needs to travel; heartbeats carry the whole vector).
+    fn ack_changes(&mut self) -> Vec<Mark> {
+        let all = self.ack_vector();
+        let mut out = Vec::new();
+        for (s, v) in all {
+            let sent = self.acks_sent.entry(s).or_default();
+            if v > *sent {
+                *sent = v;
+                out.push((s, v));
+            }
+        }
+        out
     }
 
     /// Every delivered mark, own writes included.
@@ -689,6 +713,11 @@ impl Replica {
     }
 
     fn seal(&mut self, now: u64) {
+        let urgent = self.handoff.is_some();
+        self.seal_with(now, urgent);
+    }
+
+    fn seal_with(&mut self, now: u64, urgent: bool) {
         self.seal_at = None;
         let Some(delta) = self.store.take_delta() else {
             return;
@@ -710,8 +739,8 @@ impl Replica {
                 self.outbox_bytes -= g.delta.len();
             }
         }
-        let acks = self.ack_vector();
-        self.send(Destination::Region, Message::Deltas(Deltas { from: self.id, lo, hi, acks, delta: bytes }));
+        let acks = self.ack_changes();
+        self.send(Destination::Region, Message::Deltas(Deltas { from: self.id, lo, hi, urgent, acks, delta: bytes }));
         self.acks_dirty = false;
         self.last_broadcast = now;
         if self.origin_acc_bytes >= self.config.origin_max_batch_bytes {
@@ -734,6 +763,10 @@ impl Replica {
             }
         }
         let holds = self.ack_vector();
+        for &(s, v) in &holds {
+            let sent = self.acks_sent.entry(s).or_default();
+            *sent = (*sent).max(v);
+        }
         let rest_hash = self.rest_hash();
         self.send(
             Destination::Membership,
@@ -792,6 +825,7 @@ impl Replica {
         }
         self.live = live;
         self.acks.retain(|p, _| self.live.contains(p));
+        self.acks_sent.retain(|s, _| self.live.contains(s) || self.held.contains_key(s));
         self.prune_outbox();
     }
 
@@ -850,6 +884,10 @@ impl Replica {
             self.deliver_up_to(d.from, d.hi);
         }
         self.join_early(d.from);
+        if d.urgent && self.acks_dirty {
+            let soon = now + self.config.delta_interval_ms;
+            self.acks_at = Some(self.acks_at.map_or(soon, |t| t.min(soon)));
+        }
         self.check_session(now);
         Ok(())
     }
@@ -1135,7 +1173,14 @@ impl Replica {
         let acks = self.ack_vector();
         let groups: Vec<Group> = self.outbox.iter().filter(|g| g.hi > after).cloned().collect();
         for g in groups {
-            let msg = Message::Deltas(Deltas { from: self.id, lo: g.lo, hi: g.hi, acks: acks.clone(), delta: g.delta });
+            let msg = Message::Deltas(Deltas {
+                from: self.id,
+                lo: g.lo,
+                hi: g.hi,
+                urgent: true,
+                acks: acks.clone(),
+                delta: g.delta,
+            });
             self.send(Destination::Peer(peer), msg);
         }
     }

@@ -128,6 +128,9 @@ enum To {
     Origin { reply_to: usize },
 }
 
+/// Called with (receiving node, message bytes) before each delivery to a replica.
+pub type DeliverHook = Box<dyn FnMut(usize, &[u8])>;
+
 /// One increment: `(write seq, amount)`.
 pub type Increment = (u64, i64);
 
@@ -159,6 +162,11 @@ pub struct Sim {
     pub origin_requests: u64,
     pub origin_bytes: u64,
     pub peer_bytes: u64,
+    /// Bytes delivered to replicas (fan-out counted), and how many deliveries.
+    pub delivered_bytes: u64,
+    pub delivered_messages: u64,
+    /// Called with (receiving node, message bytes) before each delivery to a replica.
+    pub on_deliver: Option<DeliverHook>,
     last_crash: u64,
     pub faults: Vec<String>,
 }
@@ -177,6 +185,9 @@ impl Sim {
             origin_requests: 0,
             origin_bytes: 0,
             peer_bytes: 0,
+            delivered_bytes: 0,
+            delivered_messages: 0,
+            on_deliver: None,
             last_crash: 0,
             faults: Vec::new(),
             scenario,
@@ -306,6 +317,11 @@ impl Sim {
                         }
                     }
                 }
+                self.delivered_bytes += bytes.len() as u64;
+                self.delivered_messages += 1;
+                if let Some(f) = self.on_deliver.as_mut() {
+                    f(j, &bytes);
+                }
                 let r = self.nodes[j].replica.handle_message(now, &bytes);
                 assert!(r.is_ok(), "replica rejected honest bytes: {:?}", r.err());
                 self.drain(j);
@@ -377,6 +393,21 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// Runs a command at node `i` (a load generator's write).
+    pub fn exec(&mut self, i: usize, words: &[&[u8]]) {
+        let now = self.now;
+        let r = self.nodes[i].replica.exec(now, words);
+        assert!(r.is_ok(), "{:?} failed: {:?}", words, r.err());
+        self.truth.writes += 1;
+        self.drain(i);
+    }
+
+    /// Whether every running replica holds the same state.
+    pub fn converged(&self) -> bool {
+        let r = self.running();
+        r.windows(2).all(|w| self.nodes[w[0]].replica.store() == self.nodes[w[1]].replica.store())
     }
 
     /// One random operation at a running replica, recorded in the ground truth.
