@@ -101,7 +101,10 @@ function row(name, castamere, baseline, target) {
   const base = rate((i) => {
     const k = keys[i % KEYS];
     let set = m.get(k);
-    if (!set) m.set(k, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      m.set(k, set);
+    }
     set.add(members[i % members.length]);
     pending.set(k, set);
     if (i % 4096 === 0) pending.clear();
@@ -121,7 +124,10 @@ function row(name, castamere, baseline, target) {
   const base = rate((i) => {
     const k = keys[i % KEYS];
     let h = m.get(k);
-    if (!h) m.set(k, (h = new Map()));
+    if (!h) {
+      h = new Map();
+      m.set(k, h);
+    }
     h.set(members[i % 8], "v");
     pending.set(k, h);
     if (i % 4096 === 0) pending.clear();

@@ -5,3 +5,5 @@ import init from "../pkg/web/castamere.js";
 await init({ module_or_path: new URL("../pkg/web/castamere_bg.wasm", import.meta.url) });
 
 export * from "./core.mjs";
+export { Db, OriginClient, open } from "./db.mjs";
+export { RelayTransport } from "./transport.mjs";

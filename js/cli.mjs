@@ -1,15 +1,91 @@
 #!/usr/bin/env node
-// The castamere command line.
-const [cmd] = process.argv.slice(2);
+// The castamere command line: relay, origin, token, scenario.
+import { mintToken } from "./token.mjs";
 
-switch (cmd) {
-  case "scenario":
-    console.log(
-      "castamere: the Red Wedding scenario will run here: a local relay and origin, an elastic " +
-        "pool of edge containers and a write spike on a few hot wiki pages, checked for lost writes.",
-    );
-    break;
-  default:
-    console.error(`usage: castamere <scenario>${cmd ? ` (unknown command '${cmd}')` : ""}`);
-    process.exit(2);
+const [cmd, ...rest] = process.argv.slice(2);
+
+function flags(args) {
+  const out = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith("--")) throw new Error(`unexpected argument '${a}'`);
+    const [k, inline] = a.slice(2).split("=", 2);
+    const key = k.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    if (inline !== undefined) out[key] = inline;
+    else if (i + 1 < args.length && !args[i + 1].startsWith("--")) out[key] = args[++i];
+    else out[key] = true;
+  }
+  return out;
 }
+
+const usage = `usage:
+  castamere relay  --port 7400 --secret S [--host 127.0.0.1] [--max-frame-bytes N] [--max-messages-per-second N]
+  castamere origin --port 7401 --db ./origin.sqlite --secret S [--host 127.0.0.1]
+  castamere token  --secret S --tenant T --region R [--ttl 3600]
+  castamere scenario [--duration 60] [--rate N] [--pages N] [--wan-ms 80] [--json FILE]
+The secret may also come from CASTAMERE_SECRET.`;
+
+async function main() {
+  const f = flags(rest);
+  const secret = f.secret ?? process.env.CASTAMERE_SECRET;
+  switch (cmd) {
+    case "token":
+      console.log(mintToken(secret, { tenant: f.tenant, region: f.region ?? "*", ttl: Number(f.ttl ?? 3600) }));
+      return;
+    case "relay": {
+      const { startRelay } = await import("./relay/server.mjs");
+      const relay = await startRelay({
+        port: Number(f.port ?? 7400),
+        host: f.host ?? "127.0.0.1",
+        secret,
+        maxFrameBytes: f.maxFrameBytes ? Number(f.maxFrameBytes) : undefined,
+        maxMessagesPerSecond: f.maxMessagesPerSecond ? Number(f.maxMessagesPerSecond) : undefined,
+        log: f.quiet ? undefined : (m) => console.error(`[relay] ${m}`),
+      });
+      console.log(
+        `castamere relay listening on ${relay.url} (health: http://${f.host ?? "127.0.0.1"}:${relay.port}/healthz)`,
+      );
+      const stop = async () => {
+        console.error("[relay] SIGTERM: closing connections");
+        await relay.close();
+        process.exit(0);
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+      return;
+    }
+    case "origin": {
+      const { startOrigin } = await import("./origin/server.mjs");
+      const origin = await startOrigin({
+        port: Number(f.port ?? 7401),
+        host: f.host ?? "127.0.0.1",
+        db: f.db ?? "./origin.sqlite",
+        secret,
+        log: f.quiet ? undefined : (m) => console.error(`[origin] ${m}`),
+      });
+      console.log(`castamere origin listening on ${origin.url} (database ${origin.path})`);
+      const stop = async () => {
+        console.error("[origin] SIGTERM: finishing requests");
+        await origin.close();
+        process.exit(0);
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+      return;
+    }
+    case "scenario": {
+      const { runScenario } = await import("./scenario/run.mjs");
+      const ok = await runScenario(f);
+      process.exit(ok ? 0 : 1);
+      return;
+    }
+    default:
+      console.error(cmd && cmd !== "help" ? `castamere: unknown command '${cmd}'\n${usage}` : usage);
+      process.exit(cmd === "help" || cmd === "--help" ? 0 : 2);
+  }
+}
+
+main().catch((e) => {
+  console.error(`castamere ${cmd}: ${e.message}`);
+  process.exit(1);
+});

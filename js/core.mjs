@@ -27,7 +27,7 @@ export function randomReplicaId() {
   return id === 0n ? 1n : id;
 }
 
-function toBigId(id) {
+export function toBigId(id) {
   if (id === undefined || id === null) return randomReplicaId();
   if (typeof id === "bigint") return id;
   if (typeof id === "number" && Number.isSafeInteger(id) && id >= 0) return BigInt(id);
@@ -38,56 +38,10 @@ function toBigId(id) {
 const flat = (xs) => (xs.length === 1 && Array.isArray(xs[0]) ? xs[0] : xs);
 
 /**
- * A replica's keyspace, implemented in Rust. Commands follow Redis: `exec(["INCRBY", "views", 5])`.
- * Replies: integers as numbers (BigInt beyond ±2^53), strings as strings (Uint8Array if the
- * bytes are not UTF-8), nil as null, arrays as arrays, HGETALL as a plain object.
+ * The Redis-like command methods, shared by `Store` (local) and the networked store from
+ * `open()`; each maps onto `exec([...])`.
  */
-export class Store {
-  constructor(options = {}) {
-    this._w = new WasmStore(toBigId(options.replicaId), options.maxKeyBytes, options.maxValueBytes);
-    // Hot keys are interned in the wasm module: a handle crosses the boundary, not a string.
-    this._handles = new Map();
-  }
-
-  /** Runs one Redis-like command given as its words. */
-  exec(args) {
-    try {
-      return this._w.exec(args, Date.now());
-    } catch (e) {
-      rethrow(e);
-    }
-  }
-
-  /** The replica id, as a decimal string. */
-  get replicaId() {
-    return this._w.replicaId;
-  }
-  /** The sequence number of this replica's latest write. */
-  get lastWrite() {
-    return this._w.lastWrite;
-  }
-  /** Number of keys. */
-  get size() {
-    return this._w.size;
-  }
-
-  /** The outgoing deltas (every local write since the last call), encoded; undefined if none. */
-  takeDeltas() {
-    return this._w.takeDeltas();
-  }
-  /** Joins remote deltas or a snapshot; invalid bytes throw EPROTO and change nothing. */
-  applyDeltas(bytes) {
-    try {
-      this._w.applyDeltas(bytes);
-    } catch (e) {
-      rethrow(e);
-    }
-  }
-  /** The whole state, encoded. */
-  snapshot() {
-    return this._w.snapshot();
-  }
-
+export class Commands {
   ping(message) {
     return this.exec(message === undefined ? ["PING"] : ["PING", message]);
   }
@@ -126,10 +80,11 @@ export class Store {
       }
       let v;
       try {
-        v = h >= 0 ? this._w.incrByHandle(h, n) : this._w.incrBy(key, n);
+        v = h >= 0 ? this._incrByHandle(h, n) : this._incrByKey(key, n);
       } catch (e) {
         rethrow(e);
       }
+      this._written?.();
       return Number.isNaN(v) ? this.get(key) : v;
     }
     return this.exec(["INCRBY", key, n]);
@@ -210,5 +165,66 @@ export class Store {
       yield* r.keys;
       cursor = r.cursor;
     } while (cursor !== "0");
+  }
+}
+
+/**
+ * A replica's keyspace, implemented in Rust. Commands follow Redis: `exec(["INCRBY", "views", 5])`.
+ * Replies: integers as numbers (BigInt beyond ±2^53), strings as strings (Uint8Array if the
+ * bytes are not UTF-8), nil as null, arrays as arrays, HGETALL as a plain object.
+ */
+export class Store extends Commands {
+  constructor(options = {}) {
+    super();
+    this._w = new WasmStore(toBigId(options.replicaId), options.maxKeyBytes, options.maxValueBytes);
+    // Hot keys are interned in the wasm module: a handle crosses the boundary, not a string.
+    this._handles = new Map();
+  }
+
+  /** Runs one Redis-like command given as its words. */
+  exec(args) {
+    try {
+      return this._w.exec(args, Date.now());
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  _incrByHandle(h, n) {
+    return this._w.incrByHandle(h, n);
+  }
+
+  _incrByKey(key, n) {
+    return this._w.incrBy(key, n);
+  }
+
+  /** The replica id, as a decimal string. */
+  get replicaId() {
+    return this._w.replicaId;
+  }
+  /** The sequence number of this replica's latest write. */
+  get lastWrite() {
+    return this._w.lastWrite;
+  }
+  /** Number of keys. */
+  get size() {
+    return this._w.size;
+  }
+
+  /** The outgoing deltas (every local write since the last call), encoded; undefined if none. */
+  takeDeltas() {
+    return this._w.takeDeltas();
+  }
+  /** Joins remote deltas or a snapshot; invalid bytes throw EPROTO and change nothing. */
+  applyDeltas(bytes) {
+    try {
+      this._w.applyDeltas(bytes);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+  /** The whole state, encoded. */
+  snapshot() {
+    return this._w.snapshot();
   }
 }

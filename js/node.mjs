@@ -10,3 +10,5 @@ export function wasmMemoryBytes() {
 }
 
 export * from "./core.mjs";
+export { Db, OriginClient, open } from "./db.mjs";
+export { RelayTransport } from "./transport.mjs";

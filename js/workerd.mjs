@@ -7,3 +7,5 @@ import wasmModule from "../pkg/web/castamere_bg.wasm";
 initSync({ module: wasmModule });
 
 export * from "./core.mjs";
+export { Db, OriginClient, open } from "./db.mjs";
+export { RelayTransport } from "./transport.mjs";

@@ -188,3 +188,383 @@ impl WasmStore {
         self.0.len() as f64
     }
 }
+
+// -------------------------------------------------------------------------------------------
+// The replica
+
+use crate::sync::{Config, Destination, Event, Level, Origin, Replica};
+
+fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
+    let _ = Reflect::set(o, &JsValue::from_str(k), &v.into());
+}
+
+fn now_ms(now: f64) -> u64 {
+    if now.is_finite() && now > 0.0 {
+        now as u64
+    } else {
+        0
+    }
+}
+
+/// Reads a replica configuration from a plain object; unknown keys are an error.
+fn config(replica: u64, options: &JsValue) -> Result<Config, JsValue> {
+    let mut c = Config { seed: replica, ..Config::default() };
+    if options.is_undefined() || options.is_null() {
+        return Ok(c);
+    }
+    let keys = Object::keys(
+        options
+            .dyn_ref::<Object>()
+            .ok_or_else(|| js_error(Error::Invalid("replica options must be an object".into())))?,
+    );
+    for k in keys.iter() {
+        let name = k.as_string().unwrap_or_default();
+        let v = Reflect::get(options, &k).unwrap_or(JsValue::UNDEFINED);
+        if v.is_undefined() {
+            continue;
+        }
+        let n = v.as_f64().filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n <= MAX_SAFE as f64).ok_or_else(|| {
+            js_error(Error::Invalid(format!("replica option '{name}' must be a non-negative integer")))
+        })? as u64;
+        match name.as_str() {
+            "deltaIntervalMs" => c.delta_interval_ms = n,
+            "ackDelayMs" => c.ack_delay_ms = n,
+            "heartbeatMs" => c.heartbeat_ms = n.max(1),
+            "leaseMs" => c.lease_ms = n.max(1),
+            "retransmitMs" => c.retransmit_ms = n.max(1),
+            "repairGraceMs" => c.repair_grace_ms = n,
+            "originIntervalMs" => c.origin_interval_ms = n,
+            "originMaxBatchBytes" => c.origin_max_batch_bytes = n as usize,
+            "originRetryMs" => c.origin_retry_ms = n.max(1),
+            "bootstrapBudgetMs" => c.bootstrap_budget_ms = n,
+            "originCheckMs" => c.origin_check_ms = n.max(1),
+            "outboxMaxBytes" => c.outbox_max_bytes = n as usize,
+            "seed" => c.seed = n,
+            "maxKeyBytes" => c.limits.max_key_bytes = n as usize,
+            "maxValueBytes" => c.limits.max_value_bytes = n as usize,
+            _ => return Err(js_error(Error::Invalid(format!("unknown replica option '{name}'")))),
+        }
+    }
+    Ok(c)
+}
+
+/// A networked replica's state machine as seen from JavaScript (the shim's `open()` drives it).
+#[wasm_bindgen(js_name = Replica)]
+pub struct WasmReplica(Replica, Vec<Box<[u8]>>);
+
+#[wasm_bindgen(js_class = Replica)]
+impl WasmReplica {
+    /// A replica with id `replicaId` and options (see `Config`, in camelCase).
+    #[wasm_bindgen(constructor)]
+    pub fn new(replica_id_value: JsValue, options: JsValue) -> Result<WasmReplica, JsValue> {
+        console_error_panic_hook::set_once();
+        let id = replica_id(&replica_id_value)?;
+        Ok(WasmReplica(Replica::new(id, config(id, &options)?), Vec::new()))
+    }
+
+    /// This replica's id, as a decimal string.
+    #[wasm_bindgen(getter, js_name = replicaId)]
+    pub fn replica_id(&self) -> String {
+        self.0.id().to_string()
+    }
+
+    /// Runs one command on the local store.
+    pub fn exec(&mut self, args: &Array, now: f64) -> Result<JsValue, JsValue> {
+        let words: Vec<Vec<u8>> = args.iter().map(|v| word(&v)).collect::<Result<_, _>>()?;
+        let refs: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
+        self.0.exec(now_ms(now), &refs).map(reply_to_js).map_err(js_error)
+    }
+
+    /// Interns a key for [`WasmReplica::incr_by_handle`] (see `Store.intern`).
+    pub fn intern(&mut self, key: &str) -> i32 {
+        if self.1.len() >= MAX_INTERNED || key.len() > MAX_INTERNED_KEY {
+            return -1;
+        }
+        self.1.push(Box::from(key.as_bytes()));
+        (self.1.len() - 1) as i32
+    }
+
+    /// `INCRBY` on an interned key: the new value, or NaN beyond ±2^53.
+    #[wasm_bindgen(js_name = incrByHandle)]
+    pub fn incr_by_handle(&mut self, handle: u32, by: f64, now: f64) -> Result<f64, JsValue> {
+        if by.fract() != 0.0 || by.abs() > MAX_SAFE as f64 {
+            return Err(js_error(Error::NotInteger));
+        }
+        let key = self.1.get(handle as usize).ok_or_else(|| js_error(Error::Invalid("unknown key handle".into())))?;
+        let v = self.0.incr_by(now_ms(now), key, by as i64).map_err(js_error)?;
+        Ok(if v.abs() <= MAX_SAFE { v as f64 } else { f64::NAN })
+    }
+
+    /// `INCRBY key by`: the new value, or NaN beyond ±2^53.
+    #[wasm_bindgen(js_name = incrBy)]
+    pub fn incr_by(&mut self, key: &str, by: f64, now: f64) -> Result<f64, JsValue> {
+        if by.fract() != 0.0 || by.abs() > MAX_SAFE as f64 {
+            return Err(js_error(Error::NotInteger));
+        }
+        let v = self.0.incr_by(now_ms(now), key.as_bytes(), by as i64).map_err(js_error)?;
+        Ok(if v.abs() <= MAX_SAFE { v as f64 } else { f64::NAN })
+    }
+
+    /// The sequence number of this replica's latest write.
+    #[wasm_bindgen(getter, js_name = lastWrite)]
+    pub fn last_write(&self) -> f64 {
+        self.0.store().last_write() as f64
+    }
+
+    /// The highest own write held by a live peer.
+    #[wasm_bindgen(getter, js_name = regionAcked)]
+    pub fn region_acked(&self) -> f64 {
+        self.0.region_acked() as f64
+    }
+
+    /// The highest own write durable at the origin.
+    #[wasm_bindgen(getter, js_name = originAcked)]
+    pub fn origin_acked(&self) -> f64 {
+        self.0.origin_acked() as f64
+    }
+
+    /// Live peers, as decimal strings.
+    #[wasm_bindgen(getter)]
+    pub fn peers(&self) -> Array {
+        self.0.peers().map(|p| JsValue::from_str(&p.to_string())).collect()
+    }
+
+    /// Number of keys.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> f64 {
+        self.0.store().len() as f64
+    }
+
+    /// What this replica sent: `{ peerMessages, peerBytes, originMessages, originBytes, groups }`.
+    #[wasm_bindgen(getter)]
+    pub fn stats(&self) -> Object {
+        let s = self.0.stats();
+        let o = Object::new();
+        set(&o, "peerMessages", s.peer_messages as f64);
+        set(&o, "peerBytes", s.peer_bytes as f64);
+        set(&o, "originMessages", s.origin_messages as f64);
+        set(&o, "originBytes", s.origin_bytes as f64);
+        set(&o, "groups", s.groups as f64);
+        o
+    }
+
+    /// Cold start: announce and run the compulsory anti-entropy session.
+    pub fn start(&mut self, now: f64) {
+        self.0.start(now_ms(now));
+    }
+
+    /// An anti-entropy session within `budgetMs`.
+    pub fn sync(&mut self, now: f64, budget_ms: f64) {
+        self.0.sync(now_ms(now), now_ms(budget_ms));
+    }
+
+    /// Seals and broadcasts pending writes now.
+    pub fn push(&mut self, now: f64) {
+        self.0.push(now_ms(now));
+    }
+
+    /// Starts a handoff (see `Replica::begin_handoff`).
+    #[wasm_bindgen(js_name = beginHandoff)]
+    pub fn begin_handoff(&mut self, now: f64) {
+        self.0.begin_handoff(now_ms(now));
+    }
+
+    /// Cuts an origin batch now.
+    #[wasm_bindgen(js_name = flushOrigin)]
+    pub fn flush_origin(&mut self, now: f64) {
+        self.0.flush_origin(now_ms(now));
+    }
+
+    /// Leaves the region.
+    pub fn close(&mut self, now: f64) {
+        self.0.close(now_ms(now));
+    }
+
+    /// Handles bytes from the relay or the origin; invalid bytes throw and change nothing.
+    #[wasm_bindgen(js_name = handleMessage)]
+    pub fn handle_message(&mut self, now: f64, bytes: &[u8]) -> Result<(), JsValue> {
+        self.0.handle_message(now_ms(now), bytes).map_err(js_error)
+    }
+
+    /// Handles the passing of the deadline from `pollTimeout`.
+    #[wasm_bindgen(js_name = handleTimeout)]
+    pub fn handle_timeout(&mut self, now: f64) {
+        self.0.handle_timeout(now_ms(now));
+    }
+
+    /// Every pending transmit: `[{ to: "region" | "membership" | "origin" | "peer", peer?, payload }]`.
+    #[wasm_bindgen(js_name = pollTransmits)]
+    pub fn poll_transmits(&mut self) -> Array {
+        let out = Array::new();
+        while let Some(t) = self.0.poll_transmit() {
+            let o = Object::new();
+            let to = match t.destination {
+                Destination::Region => "region",
+                Destination::Membership => "membership",
+                Destination::Origin => "origin",
+                Destination::Peer(p) => {
+                    set(&o, "peer", p.to_string());
+                    "peer"
+                }
+            };
+            set(&o, "to", to);
+            set(&o, "payload", Uint8Array::from(t.payload.as_slice()));
+            out.push(&o);
+        }
+        out
+    }
+
+    /// Every pending event, as plain objects with a `type`.
+    #[wasm_bindgen(js_name = pollEvents)]
+    pub fn poll_events(&mut self) -> Array {
+        let out = Array::new();
+        while let Some(e) = self.0.poll_event() {
+            let o = Object::new();
+            match e {
+                Event::Acked { level, upto } => {
+                    set(&o, "type", "acked");
+                    set(&o, "level", if level == Level::Origin { "origin" } else { "region" });
+                    set(&o, "upto", upto as f64);
+                }
+                Event::PeerJoined(p) => {
+                    set(&o, "type", "peerJoined");
+                    set(&o, "peer", p.to_string());
+                }
+                Event::PeerLeft(p) => {
+                    set(&o, "type", "peerLeft");
+                    set(&o, "peer", p.to_string());
+                }
+                Event::Synced { peers, from_origin, complete } => {
+                    set(&o, "type", "synced");
+                    set(&o, "peers", peers as f64);
+                    set(&o, "fromOrigin", from_origin);
+                    set(&o, "complete", complete);
+                }
+                Event::HandoffComplete => set(&o, "type", "handoffComplete"),
+            }
+            out.push(&o);
+        }
+        out
+    }
+
+    /// When to call `handleTimeout` next (ms), or undefined.
+    #[wasm_bindgen(js_name = pollTimeout)]
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.0.poll_timeout().map(|t| t as f64)
+    }
+
+    /// The whole state, encoded.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.0.store().snapshot()
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// The origin
+
+/// The origin's merge engine as seen from JavaScript (`js/origin/` owns storage and HTTP).
+#[wasm_bindgen(js_name = Origin)]
+pub struct WasmOrigin(Origin);
+
+#[wasm_bindgen(js_class = Origin)]
+impl WasmOrigin {
+    /// An empty origin.
+    #[wasm_bindgen(constructor)]
+    pub fn new(max_key_bytes: Option<u32>, max_value_bytes: Option<u32>) -> WasmOrigin {
+        console_error_panic_hook::set_once();
+        let mut limits = Limits::default();
+        if let Some(k) = max_key_bytes {
+            limits.max_key_bytes = k as usize;
+        }
+        if let Some(v) = max_value_bytes {
+            limits.max_value_bytes = v as usize;
+        }
+        WasmOrigin(Origin::new(limits))
+    }
+
+    /// Handles a request from a replica: `{ response, applied? }` where `applied` is
+    /// `{ id, source, keys, deltas }` for a batch applied now. Invalid bytes throw.
+    pub fn handle(&mut self, bytes: &[u8]) -> Result<Object, JsValue> {
+        let r = self.0.handle(bytes).map_err(js_error)?;
+        let o = Object::new();
+        set(&o, "response", Uint8Array::from(r.response.as_slice()));
+        if let Some(a) = r.applied {
+            let ap = Object::new();
+            set(&ap, "id", a.id);
+            set(&ap, "source", a.source.to_string());
+            set(&ap, "mark", self.0.mark(a.source) as f64);
+            let keys: Array = a.keys.iter().map(|k| JsValue::from(Uint8Array::from(&k[..]))).collect();
+            set(&ap, "keys", keys);
+            set(&ap, "deltas", a.deltas as f64);
+            set(&o, "applied", ap);
+        }
+        Ok(o)
+    }
+
+    /// One key's state, encoded (a storage row), or undefined.
+    pub fn row(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.row(key)
+    }
+
+    /// The causal context, encoded (the context row).
+    #[wasm_bindgen(js_name = contextRow)]
+    pub fn context_row(&self) -> Vec<u8> {
+        self.0.context_row()
+    }
+
+    /// Restores a row or the context row from storage.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.0.restore(bytes).map_err(js_error)
+    }
+
+    /// Restores a writer's mark from storage.
+    #[wasm_bindgen(js_name = restoreMark)]
+    pub fn restore_mark(&mut self, source: &str, mark: f64) -> Result<(), JsValue> {
+        let s: u64 =
+            source.parse().map_err(|_| js_error(Error::Invalid("source must be a decimal replica id".into())))?;
+        self.0.restore_mark(s, now_ms(mark));
+        Ok(())
+    }
+
+    /// Records a batch id as applied (from storage).
+    #[wasm_bindgen(js_name = markApplied)]
+    pub fn mark_applied(&mut self, id: String) {
+        self.0.mark_applied(id);
+    }
+
+    /// Whether a batch id was applied.
+    #[wasm_bindgen(js_name = wasApplied)]
+    pub fn was_applied(&self, id: &str) -> bool {
+        self.0.was_applied(id)
+    }
+
+    /// `[[source, mark], ...]`: how far the origin holds each writer.
+    pub fn marks(&self) -> Array {
+        self.0
+            .marks()
+            .iter()
+            .map(|(s, m)| -> JsValue {
+                Array::of2(&JsValue::from_str(&s.to_string()), &JsValue::from_f64(*m as f64)).into()
+            })
+            .collect()
+    }
+
+    /// The snapshot response (whole state and marks).
+    #[wasm_bindgen(js_name = snapshotMessage)]
+    pub fn snapshot_message(&self) -> Vec<u8> {
+        self.0.snapshot_message()
+    }
+
+    /// Runs a read-only command on the merged state (`GET`, `HGETALL`, `SCAN`, `TYPE`, ...).
+    pub fn read(&self, args: &Array) -> Result<JsValue, JsValue> {
+        let words: Vec<Vec<u8>> = args.iter().map(|v| word(&v)).collect::<Result<_, _>>()?;
+        let refs: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
+        self.0.store().exec_read(&refs).map(reply_to_js).map_err(js_error)
+    }
+
+    /// Number of keys.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> f64 {
+        self.0.store().len() as f64
+    }
+}

@@ -48,3 +48,48 @@ fn deltas_cross_between_stores() {
     b.apply_deltas(&a.take_deltas().unwrap()).unwrap();
     assert_eq!(b.exec(&cmd(&["SCARD", "s"]), 0.0).unwrap().as_f64(), Some(1.0));
 }
+
+fn deliver(from: &mut castamere::wasm::WasmReplica, to: &mut castamere::wasm::WasmReplica, now: f64) {
+    for t in from.poll_transmits().iter() {
+        let dest = Reflect::get(&t, &"to".into()).unwrap().as_string().unwrap();
+        assert!(["region", "membership", "peer", "origin"].contains(&dest.as_str()));
+        if dest != "origin" {
+            let p: js_sys::Uint8Array = Reflect::get(&t, &"payload".into()).unwrap().into();
+            to.handle_message(now, &p.to_vec()).unwrap();
+        }
+    }
+    let _ = from.poll_events();
+}
+
+#[wasm_bindgen_test]
+fn replicas_exchange_transmits_through_javascript_values() {
+    use castamere::wasm::WasmReplica;
+    let mut a = WasmReplica::new(JsValue::from_f64(1.0), JsValue::UNDEFINED).unwrap();
+    let mut b = WasmReplica::new(JsValue::from_f64(2.0), JsValue::UNDEFINED).unwrap();
+    a.start(0.0);
+    b.start(0.0);
+    a.exec(&cmd(&["INCRBY", "views", "5"]), 0.0).unwrap();
+    let mut now = 0.0;
+    for _ in 0..100 {
+        now += 5.0;
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        deliver(&mut a, &mut b, now);
+        deliver(&mut b, &mut a, now);
+    }
+    assert_eq!(b.exec(&cmd(&["GET", "views"]), now).unwrap().as_f64(), Some(5.0));
+    assert_eq!(a.region_acked(), 1.0);
+    // Garbage from the network throws and changes nothing.
+    let e = b.handle_message(now, &[0xC7, 1, 0xff]).unwrap_err();
+    assert_eq!(Reflect::get(&e, &"code".into()).unwrap().as_string().as_deref(), Some("EPROTO"));
+}
+
+#[wasm_bindgen_test]
+fn unknown_replica_options_are_refused() {
+    use castamere::wasm::WasmReplica;
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &"leaseMS".into(), &JsValue::from_f64(5.0)).unwrap();
+    let e = WasmReplica::new(JsValue::from_f64(1.0), o.into()).err().unwrap();
+    let msg = Reflect::get(&e, &"message".into()).unwrap().as_string().unwrap();
+    assert!(msg.contains("unknown replica option 'leaseMS'"), "{msg}");
+}

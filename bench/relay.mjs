@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// Relay latency and throughput, in one run on this machine.
+//  1. Write on one replica → visible at another through a relay process: p50/p99, next to a
+//     raw `ws` message through the same relay (one hop each way: client → relay → client).
+//  2. Relay messages per second on one core (the relay is one process; load comes from here).
+//   node bench/relay.mjs [--json FILE] [--quick]
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { open } from "castamere";
+import { mintToken } from "castamere/token";
+import WebSocket from "ws";
+
+const quick = process.argv.includes("--quick");
+const jsonAt = process.argv.indexOf("--json");
+const N = quick ? 300 : 3000;
+const secret = "bench-secret";
+const token = mintToken(secret, { tenant: "bench", region: "local" });
+
+const port = await new Promise((r) => {
+  const s = createServer().listen(0, "127.0.0.1", () => {
+    const p = s.address().port;
+    s.close(() => r(p));
+  });
+});
+const relayProc = spawn(
+  process.execPath,
+  [
+    "js/cli.mjs",
+    "relay",
+    "--port",
+    String(port),
+    "--secret",
+    secret,
+    "--quiet",
+    "--max-messages-per-second",
+    "1000000",
+  ],
+  {
+    stdio: ["ignore", "pipe", "inherit"],
+  },
+);
+await new Promise((r) => relayProc.stdout.once("data", r));
+const url = `ws://127.0.0.1:${port}`;
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+function rawClient(id) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`${url}/v1/connect?replica=${id}&token=${token}`);
+    ws.binaryType = "nodebuffer";
+    ws.on("open", () => resolve(ws));
+  });
+}
+
+// --- 1a. raw ws through the relay
+const a = await rawClient("1");
+const b = await rawClient("2");
+await new Promise((r) => setTimeout(r, 100));
+const raw = [];
+for (let i = 0; i < N; i++) {
+  const t0 = performance.now();
+  await new Promise((resolve) => {
+    b.once("message", (_d, bin) => (bin ? resolve() : b.once("message", () => resolve())));
+    a.send(new Uint8Array([0x01, 0x00, i & 255, 1, 2, 3, 4, 5, 6, 7]));
+  });
+  raw.push(performance.now() - t0);
+}
+a.close();
+b.close();
+
+// --- 1b. castamere: a write on A until B reads it
+const config = { bootstrapBudgetMs: 100, heartbeatMs: 60_000, leaseMs: 120_000 };
+const A = await open({ relay: url, token, config });
+const B = await open({ relay: url, token, config });
+const seen = [];
+let waiting = null;
+const onMessage = B.transport.o.onMessage;
+B.transport.o.onMessage = (f) => {
+  onMessage(f);
+  if (waiting && B.get("views") === waiting.want) {
+    const w = waiting;
+    waiting = null;
+    w.resolve();
+  }
+};
+for (let i = 1; i <= N; i++) {
+  const t0 = performance.now();
+  await new Promise((resolve) => {
+    waiting = { want: i, resolve };
+    A.incr("views");
+    A.push();
+  });
+  seen.push(performance.now() - t0);
+}
+await A.close();
+await B.close();
+
+// --- 2. relay throughput: publishers fan out to subscribers, for a few seconds
+const subs = await Promise.all([10, 11, 12, 13].map((i) => rawClient(String(i))));
+const pubs = await Promise.all([20, 21].map((i) => rawClient(String(i))));
+let received = 0;
+for (const s of subs) s.on("message", () => received++);
+const metric = async () => {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = (name) => Number(text.match(new RegExp(`${name}\\{tenant="bench"\\} (\\d+)`))?.[1] ?? 0);
+  return { in: m("castamere_relay_messages_in_total"), out: m("castamere_relay_messages_out_total") };
+};
+const seconds = quick ? 1 : 4;
+const frame = new Uint8Array([0x01, 0x00, ...new Uint8Array(60)]);
+const m0 = await metric();
+const t0 = performance.now();
+await Promise.all(
+  pubs.map(async (ws) => {
+    while (performance.now() - t0 < seconds * 1000) {
+      while (ws.bufferedAmount < 1 << 20) ws.send(frame);
+      await new Promise((r) => setImmediate(r));
+    }
+  }),
+);
+await new Promise((r) => setTimeout(r, 300));
+const m1 = await metric();
+const elapsed = (performance.now() - t0) / 1000;
+for (const ws of [...subs, ...pubs]) ws.close();
+relayProc.kill("SIGTERM");
+
+const results = {
+  machine: `${process.platform} ${process.arch}, node ${process.version}`,
+  samples: N,
+  rawWs: { p50Ms: pct(raw, 50), p99Ms: pct(raw, 99) },
+  castamere: { p50Ms: pct(seen, 50), p99Ms: pct(seen, 99) },
+  p50Ratio: pct(seen, 50) / pct(raw, 50),
+  relay: {
+    messagesInPerSec: Math.round((m1.in - m0.in) / elapsed),
+    messagesOutPerSec: Math.round((m1.out - m0.out) / elapsed),
+    subscribers: subs.length,
+    publishers: pubs.length,
+  },
+};
+console.log(`castamere relay benchmark (${results.machine}), ${N} samples`);
+console.log(
+  `  raw ws through the relay:        p50 ${results.rawWs.p50Ms.toFixed(3)} ms   p99 ${results.rawWs.p99Ms.toFixed(3)} ms`,
+);
+console.log(
+  `  castamere write → visible at B:  p50 ${results.castamere.p50Ms.toFixed(3)} ms   p99 ${results.castamere.p99Ms.toFixed(3)} ms   (p50 ${results.p50Ratio.toFixed(2)}x raw; target <= 1.5x)`,
+);
+console.log(
+  `  relay on one core: ${results.relay.messagesInPerSec.toLocaleString("en-US")} messages/s in, ${results.relay.messagesOutPerSec.toLocaleString("en-US")} messages/s out (fan-out to ${subs.length + pubs.length - 1})`,
+);
+if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], `${JSON.stringify(results, null, 2)}\n`);
+process.exit(0);

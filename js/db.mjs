@@ -1,0 +1,389 @@
+// The networked store: a Rust replica driven by this shim. The shim owns the socket, the
+// timer and the clock; after every input it drains every output of the replica.
+import { Replica as WasmReplica } from "../pkg/web/castamere.js";
+import { CastamereError, Commands, rethrow, toBigId } from "./core.mjs";
+import { RelayTransport } from "./transport.mjs";
+
+const BATCH = 7;
+const SNAPSHOT_REQUEST = 9;
+const MARKS_REQUEST = 11;
+
+/** HTTP client of the origin: replica messages out, response messages back. */
+export class OriginClient {
+  constructor(base, token, fetchImpl) {
+    this.base = base.replace(/\/$/, "");
+    this.token = token;
+    this.fetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
+  }
+
+  async send(payload) {
+    const type = payload[1];
+    const headers = { authorization: `Bearer ${this.token}`, accept: "application/x-castamere" };
+    let res;
+    if (type === BATCH) {
+      res = await this.fetch(`${this.base}/v1/batches`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/x-castamere" },
+        body: payload,
+      });
+    } else if (type === SNAPSHOT_REQUEST) {
+      res = await this.fetch(`${this.base}/v1/snapshot`, { headers });
+    } else if (type === MARKS_REQUEST) {
+      res = await this.fetch(`${this.base}/v1/marks`, { headers });
+    } else {
+      throw new CastamereError(`ERR no origin route for message type ${type}`);
+    }
+    if (!res.ok) {
+      const text = (await res.text()).slice(0, 300);
+      throw new CastamereError(`EORIGIN origin answered ${res.status}: ${text}`, "EORIGIN");
+    }
+    return new Uint8Array(await res.arrayBuffer());
+  }
+}
+
+/**
+ * A replica of the keyspace connected to its region through the relay (and to the origin,
+ * if given). Same commands as `Store`; plus `sync`, `flush`, `close`, write concern and
+ * events (`peer`, `converged`, `error`). Create it with `open()`.
+ */
+export class Db extends Commands {
+  constructor(o) {
+    super();
+    if (!o || (!o.relay && !o.transport)) {
+      throw new CastamereError("ERR open() needs { relay: 'ws://host:port', token } (or a transport)");
+    }
+    if (!o.transport && !o.token)
+      throw new CastamereError("ERR open() needs a token for the relay (see `castamere token`)");
+    try {
+      this._w = new WasmReplica(toBigId(o.replicaId), o.config ?? {});
+    } catch (e) {
+      rethrow(e);
+    }
+    this.options = o;
+    this._handles = new Map();
+    this._listeners = new Map();
+    this._waiters = [];
+    this._timer = null;
+    this._armedAt = Infinity;
+    this._inflight = new Set();
+    this._closed = false;
+    this._opened = false;
+    this.origin = o.origin ? new OriginClient(o.origin, o.originToken ?? o.token, o.fetch) : null;
+    this.transport =
+      o.transport ??
+      new RelayTransport({
+        url: o.relay,
+        token: o.token,
+        replicaId: this._w.replicaId,
+        region: o.region,
+        WebSocket: o.WebSocket,
+        onMessage: (f) => this._onMessage(f),
+        onStatus: (s, why) => this._onStatus(s, why),
+      });
+  }
+
+  // -------------------------------------------------------------------- events
+
+  /** Listens to `peer` ({ peer, joined }), `converged` ({ peers }), `error` (Error), `acked`. */
+  on(event, f) {
+    if (!this._listeners.has(event)) this._listeners.set(event, new Set());
+    this._listeners.get(event).add(f);
+    return this;
+  }
+  off(event, f) {
+    this._listeners.get(event)?.delete(f);
+    return this;
+  }
+  _emit(event, value) {
+    for (const f of this._listeners.get(event) ?? []) {
+      try {
+        f(value);
+      } catch (e) {
+        if (event !== "error") this._emit("error", e);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------- getters
+
+  /** This replica's id (decimal string; a new one on every start). */
+  get replicaId() {
+    return this._w.replicaId;
+  }
+  /** The sequence number of this replica's latest write. */
+  get lastWrite() {
+    return this._w.lastWrite;
+  }
+  /** The highest own write held by a live peer. */
+  get regionAcked() {
+    return this._w.regionAcked;
+  }
+  /** The highest own write durable at the origin. */
+  get originAcked() {
+    return this._w.originAcked;
+  }
+  /** Live peers (replica ids). */
+  get peers() {
+    return this._w.peers;
+  }
+  /** Number of keys. */
+  get size() {
+    return this._w.size;
+  }
+  /** What this replica sent. */
+  get stats() {
+    return this._w.stats;
+  }
+
+  // -------------------------------------------------------------------- commands
+
+  /**
+   * Runs a command. With `{ ack: "region" }` or `{ ack: "origin" }` it returns a promise of
+   * the reply that resolves once the write is held by a live peer, or durable at the origin
+   * (rejecting with ETIMEDOUT after `timeoutMs`, default 5000).
+   */
+  exec(args, opts) {
+    let r;
+    try {
+      r = this._w.exec(args, Date.now());
+    } catch (e) {
+      rethrow(e);
+    }
+    this._written();
+    const ack = opts?.ack ?? "local";
+    if (ack === "local") return r;
+    return this._awaitAck(ack, this._w.lastWrite, opts.timeoutMs).then(() => r);
+  }
+
+  _incrByHandle(h, n) {
+    return this._w.incrByHandle(h, n, Date.now());
+  }
+  _incrByKey(key, n) {
+    return this._w.incrBy(key, n, Date.now());
+  }
+
+  /** After a local write: only the timer may need to move earlier (writes send nothing). */
+  _written() {
+    const t = this._w.pollTimeout();
+    if (t !== undefined && t < this._armedAt) this._arm(t);
+  }
+
+  /** Seals pending local writes and sends them to the region now, instead of within `deltaIntervalMs`. */
+  push() {
+    this._w.push(Date.now());
+    this._drain();
+  }
+
+  // -------------------------------------------------------------------- lifecycle
+
+  /**
+   * The compulsory anti-entropy session: asks the region for what this replica misses.
+   * Resolves to `{ peers, fromOrigin, complete }` when every live peer answered and nothing is
+   * missing, or when `budgetMs` ran out (`complete: false`).
+   */
+  sync({ budgetMs = 300 } = {}) {
+    const p = this._wait((e) => e.type === "synced", budgetMs + 1000, "sync");
+    this._w.sync(Date.now(), budgetMs);
+    this._drain();
+    return p;
+  }
+
+  /**
+   * Handoff: resolves to `{ acked, level, upto }` once every write so far is held by a live
+   * peer (`to: "region"`) or is durable at the origin (`to: "origin"`), or when `budgetMs`
+   * ran out (`acked: false`). With no live peer, `region` is reached through the origin.
+   */
+  async flush({ to = "region", budgetMs = 2000 } = {}) {
+    const upto = this._w.lastWrite;
+    const done = () => this._w.originAcked >= upto || (to === "region" && this._w.regionAcked >= upto);
+    if (!done()) {
+      const p = this._wait(() => done(), budgetMs, null).catch(() => null);
+      if (to === "region") this._w.beginHandoff(Date.now());
+      else this._w.flushOrigin(Date.now());
+      this._drain();
+      await p;
+    }
+    const acked = done();
+    const level = this._w.originAcked >= upto ? "origin" : this._w.regionAcked >= upto ? "region" : "local";
+    return { acked, level, upto };
+  }
+
+  /** Resolves when every request to the origin in flight has finished (for `waitUntil`). */
+  async idle() {
+    while (this._inflight.size > 0) await Promise.allSettled([...this._inflight]);
+  }
+
+  /** Leaves the region (the lease ends at once everywhere) and closes the connection. */
+  async close() {
+    if (this._closed) return;
+    this._w.close(Date.now());
+    this._drain();
+    this._closed = true;
+    clearTimeout(this._timer);
+    this._timer = null;
+    await this.idle();
+    this.transport.close();
+    for (const w of this._waiters) w.reject(new CastamereError("ECLOSED the store was closed", "ECLOSED"));
+    this._waiters = [];
+  }
+
+  async _open() {
+    this.transport.connect();
+    const budget = this.options.config?.bootstrapBudgetMs ?? 300;
+    const p = this._wait((e) => e.type === "synced", budget + 2000, "start");
+    this._w.start(Date.now());
+    this._drain();
+    const r = await p;
+    this._opened = true;
+    return r;
+  }
+
+  // -------------------------------------------------------------------- the pump
+
+  _wait(match, timeoutMs, what) {
+    return new Promise((resolve, reject) => {
+      const w = { match, resolve, reject };
+      w.timer = setTimeout(() => {
+        this._waiters = this._waiters.filter((x) => x !== w);
+        reject(new CastamereError(`ETIMEDOUT ${what ?? "wait"} did not finish within ${timeoutMs} ms`, "ETIMEDOUT"));
+      }, timeoutMs);
+      this._waiters.push(w);
+    });
+  }
+
+  _awaitAck(level, upto, timeoutMs = 5000) {
+    const reached = () =>
+      level === "region" ? this._w.regionAcked >= upto || this._w.originAcked >= upto : this._w.originAcked >= upto;
+    if (level !== "region" && level !== "origin") {
+      return Promise.reject(
+        new CastamereError(`ERR ack must be "local", "region" or "origin", not ${JSON.stringify(level)}`),
+      );
+    }
+    if (reached()) return Promise.resolve();
+    const p = this._wait(reached, timeoutMs, `write ${upto} reaching ${level}`).catch((e) => {
+      const peers = this._w.peers.length;
+      throw new CastamereError(
+        `${e.message}; ${peers} live peer(s) in the region${this.origin ? "" : ", no origin configured"}. The write is applied locally and keeps travelling.`,
+        "ETIMEDOUT",
+      );
+    });
+    if (level === "region") this._w.push(Date.now());
+    else this._w.flushOrigin(Date.now());
+    this._drain();
+    return p;
+  }
+
+  _arm(t) {
+    clearTimeout(this._timer);
+    this._armedAt = t;
+    this._timer = setTimeout(
+      () => {
+        this._timer = null;
+        this._armedAt = Infinity;
+        if (this._closed) return;
+        this._w.handleTimeout(Date.now());
+        this._drain();
+      },
+      Math.max(0, t - Date.now()),
+    );
+  }
+
+  _drain() {
+    const out = this._w.pollTransmits();
+    for (const t of out) {
+      switch (t.to) {
+        case "region":
+          this.transport.publish("sync", t.payload);
+          break;
+        case "membership":
+          this.transport.publish("membership", t.payload);
+          break;
+        case "peer":
+          this.transport.direct(t.peer, t.payload);
+          break;
+        case "origin":
+          this._toOrigin(t.payload);
+          break;
+      }
+    }
+    const events = this._w.pollEvents();
+    for (const e of events) {
+      if (e.type === "peerJoined" || e.type === "peerLeft")
+        this._emit("peer", { peer: e.peer, joined: e.type === "peerJoined" });
+      else if (e.type === "synced" && e.complete) this._emit("converged", e);
+      else if (e.type === "acked") this._emit("acked", e);
+    }
+    if (events.length > 0 && this._waiters.length > 0) {
+      for (const w of [...this._waiters]) {
+        const hit = events.find((e) => w.match(e)) ?? (w.match({ type: "check" }) ? {} : undefined);
+        if (hit !== undefined) {
+          clearTimeout(w.timer);
+          this._waiters = this._waiters.filter((x) => x !== w);
+          w.resolve(
+            hit.type === "synced" ? { peers: hit.peers, fromOrigin: hit.fromOrigin, complete: hit.complete } : hit,
+          );
+        }
+      }
+    }
+    if (this._closed) return;
+    const t = this._w.pollTimeout();
+    if (t === undefined) {
+      clearTimeout(this._timer);
+      this._timer = null;
+      this._armedAt = Infinity;
+    } else if (t !== this._armedAt) {
+      this._arm(t);
+    }
+  }
+
+  _toOrigin(payload) {
+    if (!this.origin) return;
+    const p = this.origin
+      .send(payload)
+      .then((res) => {
+        if (this._closed) return;
+        try {
+          this._w.handleMessage(Date.now(), res);
+        } catch (e) {
+          this._emit("error", new CastamereError(`EPROTO bad response from the origin: ${e.message}`, "EPROTO"));
+        }
+        this._drain();
+      })
+      .catch((e) => this._emit("error", e))
+      .finally(() => this._inflight.delete(p));
+    this._inflight.add(p);
+  }
+
+  _onMessage(f) {
+    if (this._closed) return;
+    try {
+      this._w.handleMessage(Date.now(), f.payload);
+    } catch (e) {
+      this._emit("error", new CastamereError(`EPROTO bad message from replica ${f.from}: ${e.message}`, "EPROTO"));
+    }
+    this._drain();
+  }
+
+  _onStatus(status, why) {
+    if (status === "refused") {
+      this._emit("error", new CastamereError(`ECONNREFUSED the relay refused the connection: ${why}`, "ECONNREFUSED"));
+    } else if (status === "open" && this._opened && !this._closed) {
+      // Back after a disconnection: catch up with the region at once.
+      this._w.sync(Date.now(), this.options.config?.bootstrapBudgetMs ?? 300);
+      this._drain();
+    }
+  }
+}
+
+/**
+ * Opens a replica of the region: connects to the relay, runs the compulsory anti-entropy
+ * session (falling back to an origin snapshot when no peer answers), and resolves to the
+ * networked store.
+ *
+ *   const db = await open({ relay: "ws://127.0.0.1:7400", token, region, origin })
+ */
+export async function open(options) {
+  const db = new Db(options);
+  db.synced = await db._open();
+  return db;
+}

@@ -1,0 +1,51 @@
+// Relay and origin tokens: HMAC-SHA256 over (tenant, region, expiry), as
+// "v1.<base64url(json)>.<base64url(signature)>". Node only (servers and the CLI mint and check them).
+import { createHmac, timingSafeEqual } from "node:crypto";
+
+const b64 = (buf) => Buffer.from(buf).toString("base64url");
+
+/** Mints a token for `tenant` and `region` ("*" for any region), valid `ttl` seconds. */
+export function mintToken(secret, { tenant, region = "*", ttl = 3600, now = Date.now() }) {
+  if (!secret) throw new Error("a secret is required to mint a token (--secret or CASTAMERE_SECRET)");
+  if (!tenant || !/^[\w.-]{1,64}$/.test(tenant)) throw new Error("tenant must be 1-64 of [A-Za-z0-9_.-]");
+  if (!/^(\*|[\w.-]{1,64})$/.test(region)) throw new Error("region must be '*' or 1-64 of [A-Za-z0-9_.-]");
+  const body = b64(JSON.stringify({ t: tenant, r: region, e: Math.floor(now / 1000) + Number(ttl) }));
+  const sig = b64(createHmac("sha256", secret).update(`v1.${body}`).digest());
+  return `v1.${body}.${sig}`;
+}
+
+/** Checks a token; returns `{ tenant, region, expires }` or throws an Error whose message says why. */
+export function verifyToken(secret, token, now = Date.now()) {
+  if (typeof token !== "string" || token.length === 0) {
+    throw new Error("no token: pass ?token=... or an Authorization: Bearer header (mint one with `castamere token`)");
+  }
+  const parts = token.split(".");
+  if (parts.length !== 3 || parts[0] !== "v1") throw new Error("malformed token: expected v1.<claims>.<signature>");
+  const want = createHmac("sha256", secret).update(`v1.${parts[1]}`).digest();
+  const got = Buffer.from(parts[2], "base64url");
+  if (got.length !== want.length || !timingSafeEqual(got, want)) {
+    throw new Error("bad token signature: it was minted with another secret");
+  }
+  let claims;
+  try {
+    claims = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
+  } catch {
+    throw new Error("malformed token claims");
+  }
+  if (typeof claims.t !== "string" || typeof claims.r !== "string" || typeof claims.e !== "number") {
+    throw new Error("malformed token claims");
+  }
+  if (claims.e * 1000 <= now) {
+    throw new Error(
+      `token expired at ${new Date(claims.e * 1000).toISOString()}; mint a new one with \`castamere token\``,
+    );
+  }
+  return { tenant: claims.t, region: claims.r, expires: claims.e * 1000 };
+}
+
+/** The token of an HTTP request: `Authorization: Bearer`, else the `token` query parameter. */
+export function requestToken(req, url) {
+  const auth = req.headers.authorization;
+  if (typeof auth === "string" && auth.startsWith("Bearer ")) return auth.slice(7).trim();
+  return url.searchParams.get("token") ?? "";
+}

@@ -1,0 +1,147 @@
+// The transport between a replica and its region: an outbound WebSocket to the relay.
+//
+// Any broker can replace the relay by implementing the same small interface (a NATS cluster
+// over WebSocket, with gateways between regions, maps it onto subjects
+// `castamere.<tenant>.<region>.sync`, `...membership` and `...peer.<replica>`):
+//
+//   transport.connect()                 start connecting (and keep reconnecting)
+//   transport.publish(topic, payload)   topic "sync" or "membership"; payload a Uint8Array
+//   transport.direct(peer, payload)     to one replica of the region
+//   transport.close()                   stop for good
+//   onMessage({ from, payload })        every payload from another replica
+//   onStatus(status, detail)            "open", "closed" (with the reason), "refused"
+//
+// Payloads are opaque castamere bytes; the transport never looks inside.
+import { directFrame, parseIncoming, publishFrame, TOPICS } from "./relay/frames.mjs";
+
+const MAX_QUEUE_FRAMES = 4096;
+const MAX_QUEUE_BYTES = 8 << 20;
+
+async function webSocketClass(given) {
+  if (given) return given;
+  if (typeof globalThis.WebSocket === "function") return globalThis.WebSocket;
+  const ws = await import("ws");
+  return ws.WebSocket ?? ws.default;
+}
+
+/** A reconnecting WebSocket client of the castamere relay. */
+export class RelayTransport {
+  /**
+   * @param {object} o url (ws://host:port), token, replicaId, region (for region-wide
+   *   tokens), WebSocket (a constructor; default: the global one, else the `ws` package),
+   *   onMessage, onStatus, minBackoffMs (100), maxBackoffMs (5000).
+   */
+  constructor(o) {
+    this.o = { minBackoffMs: 100, maxBackoffMs: 5000, ...o };
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.ws = null;
+    this.open = false;
+    this.closed = false;
+    this.attempt = 0;
+    this.timer = null;
+    this.dropped = 0;
+  }
+
+  url() {
+    const u = new URL("/v1/connect", this.o.url);
+    u.searchParams.set("replica", this.o.replicaId);
+    u.searchParams.set("token", this.o.token);
+    if (this.o.region) u.searchParams.set("region", this.o.region);
+    return u.toString();
+  }
+
+  async connect() {
+    if (this.closed) return;
+    const WS = await webSocketClass(this.o.WebSocket);
+    let ws;
+    try {
+      ws = new WS(this.url());
+    } catch (e) {
+      this.o.onStatus?.("closed", e.message);
+      this.retry();
+      return;
+    }
+    this.ws = ws;
+    ws.binaryType = "arraybuffer";
+    // The `ws` package shows why an upgrade was refused; browsers and workerd do not.
+    ws.on?.("unexpected-response", (_req, res) => {
+      const reason = res.headers["x-castamere-reason"] ?? `HTTP ${res.statusCode}`;
+      this.o.onStatus?.("refused", reason);
+      if (res.statusCode === 401) this.refused = reason;
+    });
+    ws.addEventListener("open", () => {
+      this.open = true;
+      this.attempt = 0;
+      const q = this.queue;
+      this.queue = [];
+      this.queuedBytes = 0;
+      for (const f of q) ws.send(f);
+      this.o.onStatus?.("open");
+    });
+    ws.addEventListener("message", (ev) => {
+      if (typeof ev.data === "string") {
+        let msg;
+        try {
+          msg = JSON.parse(ev.data);
+        } catch {
+          return;
+        }
+        this.o.onControl?.(msg);
+        return;
+      }
+      const f = parseIncoming(new Uint8Array(ev.data));
+      if (f) this.o.onMessage?.(f);
+    });
+    ws.addEventListener("close", (ev) => {
+      const was = this.open;
+      this.open = false;
+      if (this.ws === ws) this.ws = null;
+      if (was || !this.refused) this.o.onStatus?.("closed", ev.reason || `code ${ev.code}`);
+      this.retry();
+    });
+    ws.addEventListener("error", () => {});
+  }
+
+  retry() {
+    if (this.closed || this.timer) return;
+    const cap = Math.min(this.o.maxBackoffMs, this.o.minBackoffMs * 2 ** Math.min(this.attempt, 10));
+    const delay = cap / 2 + Math.random() * (cap / 2);
+    this.attempt++;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, delay);
+  }
+
+  send(frame) {
+    if (this.open && this.ws?.readyState === 1) {
+      this.ws.send(frame);
+      return;
+    }
+    // Disconnected: keep a bounded backlog; the sync protocol resends whatever is dropped.
+    this.queue.push(frame);
+    this.queuedBytes += frame.length;
+    while (this.queue.length > MAX_QUEUE_FRAMES || this.queuedBytes > MAX_QUEUE_BYTES) {
+      this.queuedBytes -= this.queue.shift().length;
+      this.dropped++;
+    }
+  }
+
+  publish(topic, payload) {
+    this.send(publishFrame(TOPICS.indexOf(topic), payload));
+  }
+
+  direct(peer, payload) {
+    this.send(directFrame(peer, payload));
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = null;
+    try {
+      this.ws?.close(1000, "closing");
+    } catch {}
+  }
+}

@@ -1,0 +1,120 @@
+// The relay refuses what it must and keeps serving everyone else.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { open } from "castamere";
+import { startRelay } from "castamere/relay";
+import { mintToken } from "castamere/token";
+import WebSocket from "ws";
+
+const secret = "relay-test-secret";
+let relay;
+
+before(async () => {
+  relay = await startRelay({ port: 0, secret, maxFrameBytes: 64 * 1024, maxMessagesPerSecond: 200 });
+});
+after(async () => {
+  await relay.close();
+});
+
+function connect(query) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`${relay.url}/v1/connect?${query}`);
+    const msgs = [];
+    ws.on("message", (d, bin) => msgs.push(bin ? new Uint8Array(d) : JSON.parse(d.toString())));
+    ws.on("open", () => resolve({ ws, msgs, status: 101 }));
+    ws.on("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (c) => {
+        body += c;
+      });
+      res.on("end", () => resolve({ status: res.statusCode, body }));
+    });
+    ws.on("error", () => {});
+  });
+}
+
+const closed = (ws) => new Promise((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString() })));
+const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+
+test("bad, expired and missing tokens are refused at the upgrade with a reason", async () => {
+  const good = mintToken(secret, { tenant: "wiki", region: "eu" });
+  const cases = [
+    ["replica=1", /no token/],
+    ["replica=1&token=garbage", /malformed token/],
+    [`replica=1&token=${mintToken("other-secret", { tenant: "wiki", region: "eu" })}`, /another secret/],
+    [`replica=1&token=${mintToken(secret, { tenant: "wiki", region: "eu", ttl: -10 })}`, /expired/],
+    [`replica=abc&token=${good}`, /replica must be a decimal/],
+  ];
+  for (const [q, why] of cases) {
+    const r = await connect(q);
+    assert.notEqual(r.status, 101, q);
+    assert.match(r.body, why, q);
+  }
+  const metrics = await (await fetch(`http://127.0.0.1:${relay.port}/metrics`)).text();
+  assert.match(metrics, /castamere_relay_refusals_total\{reason="token expired at .*"\} 1/);
+});
+
+test("a token for one tenant never sees another tenant's traffic", async () => {
+  const a = await connect(`replica=1&token=${mintToken(secret, { tenant: "alpha", region: "eu" })}`);
+  const b = await connect(`replica=2&token=${mintToken(secret, { tenant: "beta", region: "eu" })}`);
+  const a2 = await connect(`replica=3&token=${mintToken(secret, { tenant: "alpha", region: "eu" })}`);
+  a.ws.send(new Uint8Array([0x01, 0x00, 42]));
+  // Direct to a replica id of the other tenant goes nowhere.
+  const id = new TextEncoder().encode("2");
+  a.ws.send(new Uint8Array([0x02, id.length, ...id, 43]));
+  await tick(100);
+  assert.ok(a2.msgs.some((m) => m instanceof Uint8Array && m[0] === 0x11 && m.at(-1) === 42));
+  assert.ok(!b.msgs.some((m) => m instanceof Uint8Array));
+  for (const c of [a, b, a2]) c.ws.close();
+});
+
+test("oversized, malformed and flooding connections are cut; the relay keeps serving", async () => {
+  const token = mintToken(secret, { tenant: "wiki", region: "eu" });
+  const big = await connect(`replica=10&token=${token}`);
+  const bigClosed = closed(big.ws);
+  big.ws.send(new Uint8Array(70 * 1024).fill(1));
+  assert.equal((await bigClosed).code, 1009);
+
+  const bad = await connect(`replica=11&token=${token}`);
+  bad.ws.send("not binary");
+  bad.ws.send(new Uint8Array([0x7f, 1, 2]));
+  await tick();
+  const errors = bad.msgs.filter((m) => m.type === "error");
+  assert.equal(errors.length, 2);
+  assert.equal(bad.ws.readyState, WebSocket.OPEN);
+
+  const flood = await connect(`replica=12&token=${token}`);
+  const floodClosed = closed(flood.ws);
+  for (let i = 0; i < 1000; i++) flood.ws.send(new Uint8Array([0x01, 0x00, i & 255]));
+  const c = await floodClosed;
+  assert.equal(c.code, 1008);
+  assert.match(c.reason, /rate limit/);
+
+  // Everyone else is still served: two replicas converge through the relay.
+  const a = await open({ relay: relay.url, token, config: { bootstrapBudgetMs: 100 } });
+  const b = await open({ relay: relay.url, token, config: { bootstrapBudgetMs: 100 } });
+  await a.exec(["INCRBY", "k", "3"], { ack: "region" });
+  assert.equal(b.get("k"), 3);
+  await a.close();
+  await b.close();
+  bad.ws.close();
+  const health = await (await fetch(`http://127.0.0.1:${relay.port}/healthz`)).json();
+  assert.equal(health.status, "ok");
+});
+
+test("an open() with a refused token reports why", async () => {
+  const errors = [];
+  const db = new (await import("castamere")).Db({
+    relay: relay.url,
+    token: mintToken(secret, { tenant: "wiki", region: "eu", ttl: -1 }),
+    config: { bootstrapBudgetMs: 50 },
+  });
+  db.on("error", (e) => errors.push(e));
+  await db._open();
+  await tick(100);
+  await db.close();
+  assert.ok(
+    errors.some((e) => e.code === "ECONNREFUSED" && /token expired/.test(e.message)),
+    errors.map(String).join(),
+  );
+});

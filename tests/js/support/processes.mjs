@@ -1,0 +1,101 @@
+// Test helpers: real relay/origin processes and replica processes on loopback.
+import { fork, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const cli = join(root, "js/cli.mjs");
+
+/** A free TCP port on loopback. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `castamere <args>` and resolves once it printed a line matching `ready`. */
+export function startProcess(args, ready = /listening on/) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args, "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`castamere ${args[0]} did not start: ${out}`)), 10_000);
+    const onData = (d) => {
+      out += d;
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        child.stdout.off("data", onData);
+        resolve(child);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`castamere ${args[0]} exited with ${code}: ${out}`));
+    });
+  });
+}
+
+export async function startRelayProcess(secret, port) {
+  const p = port ?? (await freePort());
+  const child = await startProcess(["relay", "--port", String(p), "--secret", secret]);
+  return { child, port: p, url: `ws://127.0.0.1:${p}` };
+}
+
+export function stop(child, signal = "SIGTERM") {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill(signal);
+  });
+}
+
+/**
+ * A replica in its own process (tests/js/support/replica-process.mjs), driven over IPC:
+ * `await r.call("exec", ["INCR", "k"])`, `call("flush", { to: "region" })`, ...
+ */
+export function startReplica(options) {
+  const child = fork(join(root, "tests/js/support/replica-process.mjs"), [JSON.stringify(options)], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  let next = 1;
+  const pending = new Map();
+  child.on("message", (m) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.error) p.reject(new Error(m.error));
+    else p.resolve(m.result);
+  });
+  child.on("exit", () => {
+    for (const p of pending.values()) p.reject(new Error("replica process exited"));
+    pending.clear();
+  });
+  const call = (op, ...args) =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      child.send({ id, op, args });
+    });
+  return { child, call, ready: call("ready") };
+}
+
+/** Polls `f` until it returns a truthy value or `ms` pass. */
+export async function eventually(f, ms = 10_000, what = "condition") {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await f();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
