@@ -20,7 +20,7 @@ function flags(args) {
 
 const usage = `usage:
   castamere relay  --port 7400 --secret S [--host 127.0.0.1] [--max-frame-bytes N] [--max-messages-per-second N]
-  castamere origin --port 7401 --db ./origin.sqlite --secret S [--host 127.0.0.1]
+  castamere origin --port 7401 --db ./origin.sqlite --secret S [--tenant default] [--host 127.0.0.1]
   castamere token  --secret S --tenant T --region R [--ttl 3600]
   castamere scenario [--duration 60] [--rate N] [--pages N] [--wan-ms 80] [--json FILE]
 The secret may also come from CASTAMERE_SECRET.`;
@@ -60,6 +60,7 @@ async function main() {
         port: Number(f.port ?? 7401),
         host: f.host ?? "127.0.0.1",
         db: f.db ?? "./origin.sqlite",
+        tenant: f.tenant ?? "default",
         secret,
         log: f.quiet ? undefined : (m) => console.error(`[origin] ${m}`),
       });

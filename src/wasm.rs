@@ -512,6 +512,12 @@ impl WasmOrigin {
         self.0.context_row()
     }
 
+    /// A snapshot response of the keys starting with `prefix`.
+    #[wasm_bindgen(js_name = prefixSnapshotMessage)]
+    pub fn prefix_snapshot_message(&self, prefix: &[u8]) -> Vec<u8> {
+        self.0.prefix_snapshot_message(prefix)
+    }
+
     /// Restores a row or the context row from storage.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
         self.0.restore(bytes).map_err(js_error)

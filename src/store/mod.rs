@@ -169,6 +169,41 @@ impl Store {
         Some(codec::encode_state(&c))
     }
 
+    /// Loads a stored state fragment as it is (no join): its keys' values replace ours and its
+    /// context is added to ours. Restores a state saved as [`Store::key_state`] rows plus one
+    /// [`Store::context_state`] row, in any order.
+    pub fn load_fragment(&mut self, bytes: &[u8]) -> Result<()> {
+        let c = match codec::decode(bytes, self.limits.decode())? {
+            Blob::State(c) | Blob::Delta(c) => c,
+        };
+        self.observe(&c.store);
+        for (k, v) in c.store.entries {
+            self.state.store.entries.insert(k, v);
+        }
+        self.state.ctx.join(&c.ctx);
+        Ok(())
+    }
+
+    /// The keys starting with `prefix` with their own dots as context (not a full state: it
+    /// carries no removals, so it is for loading into an empty store).
+    pub fn prefix_state(&self, prefix: &[u8]) -> Vec<u8> {
+        let mut c: Causal<Keyspace> = Causal::default();
+        let start = crate::crdt::KeyStr::new(prefix);
+        for (k, v) in self
+            .state
+            .store
+            .entries
+            .range::<crate::crdt::KeyStr, _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
+        {
+            if !k.starts_with(prefix) {
+                break;
+            }
+            v.for_each_dot(&mut |d| c.ctx.insert(d));
+            c.store.insert(k.clone(), v.clone());
+        }
+        codec::encode_state(&c)
+    }
+
     /// The causal context alone, encoded as a state with no keys.
     pub fn context_state(&self) -> Vec<u8> {
         let c: Causal<Keyspace> = Causal::new(DotMap::default(), self.state.ctx.clone());

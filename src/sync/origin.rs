@@ -77,13 +77,16 @@ impl Origin {
         self.applied.insert(id);
     }
 
-    /// Restores the state from durable storage: a full state (e.g. rows joined by the caller).
-    pub fn restore(&mut self, state: &[u8]) -> Result<()> {
-        match codec::decode(state, self.store.limits().decode())? {
-            Blob::State(s) => self.store.join_state(&s),
-            Blob::Delta(d) => self.store.join_delta(&d),
-        }
-        Ok(())
+    /// Restores one row of durable storage (a [`Origin::row`] or the [`Origin::context_row`]),
+    /// in any order.
+    pub fn restore(&mut self, row: &[u8]) -> Result<()> {
+        self.store.load_fragment(row)
+    }
+
+    /// A snapshot of the keys starting with `prefix` (for a replica loading a part of the
+    /// keyspace into an empty store). It carries no marks: it is not the whole state.
+    pub fn prefix_snapshot_message(&self, prefix: &[u8]) -> Vec<u8> {
+        Message::Snapshot { state: self.store.prefix_state(prefix), marks: Vec::new() }.encode()
     }
 
     /// Handles one request from a replica. Invalid bytes are an error and change nothing.

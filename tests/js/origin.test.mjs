@@ -1,0 +1,192 @@
+// The origin as a real process with a real SQLite file.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { open } from "castamere";
+import { startRelay } from "castamere/relay";
+import { mintToken } from "castamere/token";
+import { Origin, Replica } from "../../pkg/web/castamere.js";
+import { freePort, startProcess, stop } from "./support/processes.mjs";
+
+const secret = "origin-test-secret";
+const token = mintToken(secret, { tenant: "wiki", region: "eu" });
+const dir = mkdtempSync(join(tmpdir(), "castamere-origin-"));
+const children = [];
+let relay;
+
+before(async () => {
+  relay = await startRelay({ port: 0, secret });
+});
+after(async () => {
+  for (const c of children) await stop(c, "SIGKILL");
+  await relay.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function startOriginProcess(db, port) {
+  const p = port ?? (await freePort());
+  const child = await startProcess(["origin", "--port", String(p), "--db", db, "--secret", secret, "--tenant", "wiki"]);
+  children.push(child);
+  return { child, port: p, url: `http://127.0.0.1:${p}` };
+}
+
+const auth = { authorization: `Bearer ${token}` };
+async function value(url, key) {
+  const r = await fetch(`${url}/v1/keys/${encodeURIComponent(key)}`, { headers: auth });
+  return r.status === 404 ? null : (await r.json()).value;
+}
+const post = (url, body, headers = {}) =>
+  fetch(`${url}/v1/batches`, {
+    method: "POST",
+    body,
+    headers: { ...auth, "content-type": "application/x-castamere", ...headers },
+  });
+
+/** Batches of a replica that never talks to peers: one per call of `round(commands)`. A
+ * scratch in-process origin acknowledges each, so the next one can be cut. */
+function batcher(id) {
+  const r = new Replica(BigInt(id), { originIntervalMs: 3_600_000 });
+  const scratch = new Origin();
+  let now = 1_000;
+  r.start(now);
+  r.pollTransmits();
+  return (commands) => {
+    now += 10;
+    for (const c of commands) r.exec(c, now);
+    r.flushOrigin(now);
+    const batch = r.pollTransmits().find((t) => t.to === "origin").payload;
+    r.handleMessage(now, scratch.handle(batch).response);
+    return batch;
+  };
+}
+
+test("SIGKILL in the middle of a stream of batches: acknowledged batches survive whole, the rest are resent", async () => {
+  const db = join(dir, "kill.sqlite");
+  let origin = await startOriginProcess(db);
+  const writer = await open({
+    relay: relay.url,
+    token,
+    origin: origin.url,
+    config: { bootstrapBudgetMs: 50, originIntervalMs: 3_600_000, originRetryMs: 50 },
+  });
+  const rounds = 40;
+  let acked = 0;
+  let killedAt = -1;
+  for (let i = 1; i <= rounds; i++) {
+    for (let k = 0; k < 100; k++) writer.incr("views");
+    writer.set("last-round", String(i));
+    if (i === 15) {
+      // Kill while this round's batch is on its way.
+      const flushing = writer.flush({ to: "origin", budgetMs: 200 });
+      await new Promise((r) => setTimeout(r, 1));
+      await stop(origin.child, "SIGKILL");
+      killedAt = i;
+      const f = await flushing;
+      if (f.acked) acked = i;
+      // Restarted on the same file: everything acknowledged is there, nothing is half-applied.
+      origin = await startOriginProcess(db, origin.port);
+      const views = (await value(origin.url, "views")) ?? 0;
+      const last = Number((await value(origin.url, "last-round")) ?? 0);
+      assert.ok(views >= acked * 100, `acknowledged rounds missing: ${views} < ${acked * 100}`);
+      assert.equal(views % 100, 0, "a batch was half-applied");
+      assert.equal(last, views / 100, "the two keys of one batch disagree");
+      continue;
+    }
+    const f = await writer.flush({ to: "origin", budgetMs: 5_000 });
+    assert.ok(f.acked, `round ${i} not acknowledged`);
+    acked = i;
+  }
+  assert.equal(killedAt, 15);
+  await writer.flush({ to: "origin", budgetMs: 5_000 });
+  assert.equal(await value(origin.url, "views"), rounds * 100);
+  assert.equal(await value(origin.url, "last-round"), String(rounds));
+  await writer.close();
+  await stop(origin.child);
+});
+
+test("the same batch twice, out of order, or after a restart counts once", async () => {
+  const db = join(dir, "dup.sqlite");
+  let origin = await startOriginProcess(db);
+  const round = batcher(77);
+  const b1 = round([["INCRBY", "n", "10"]]);
+  const b2 = round([
+    ["INCRBY", "n", "5"],
+    ["SADD", "s", "x"],
+  ]);
+  // Out of order: the second batch waits for the first (it is not applied, and says so).
+  assert.equal((await post(origin.url, b2)).status, 200);
+  assert.equal(await value(origin.url, "n"), null);
+  for (const b of [b1, b1, b2, b2, b1]) assert.equal((await post(origin.url, b)).status, 200);
+  assert.equal(await value(origin.url, "n"), 15);
+  await stop(origin.child);
+  origin = await startOriginProcess(db, origin.port);
+  for (const b of [b2, b1]) assert.equal((await post(origin.url, b)).status, 200);
+  assert.equal(await value(origin.url, "n"), 15);
+  assert.deepEqual(await value(origin.url, "s"), ["x"]);
+  const metrics = await (await fetch(`${origin.url}/metrics`)).text();
+  assert.match(metrics, /castamere_origin_batches_total 0/); // this process applied nothing new
+  await stop(origin.child);
+});
+
+test("malformed, truncated, wrong-tenant and oversized bodies get a 4xx and change nothing", async () => {
+  const db = join(dir, "bad.sqlite");
+  const origin = await startOriginProcess(db);
+  const round = batcher(78);
+  const good = round([["INCRBY", "n", "1"]]);
+  assert.equal((await post(origin.url, good)).status, 200);
+  const other = mintToken(secret, { tenant: "someone-else", region: "eu" });
+  const cases = [
+    [
+      post(origin.url, JSON.stringify({ incr: "n" }), { "content-type": "application/json" }),
+      400,
+      /not a castamere batch/,
+    ],
+    [post(origin.url, good.subarray(0, good.length - 3)), 400, /truncated|invalid/],
+    [post(origin.url, new Uint8Array([0xc7, 7, 1, 2, 0, 1, 5, 0xc1, 9, 9, 9])), 400, /invalid|truncated/],
+    [post(origin.url, good, { authorization: `Bearer ${other}` }), 403, /tenant 'someone-else'/],
+    [post(origin.url, good, { authorization: "Bearer nope" }), 401, /malformed token/],
+    [post(origin.url, new Uint8Array(40 << 20)), 413, /over the limit/],
+  ];
+  for (const [req, status, why] of cases) {
+    const r = await req;
+    assert.equal(r.status, status);
+    assert.match(await r.text(), why);
+  }
+  assert.equal(await value(origin.url, "n"), 1);
+  const health = await (await fetch(`${origin.url}/healthz`)).json();
+  assert.deepEqual(health, { status: "ok", keys: 1 });
+  await stop(origin.child);
+});
+
+test("a cold replica with no live peer loads the origin's snapshot; the change feed reports batches", async () => {
+  const db = join(dir, "feed.sqlite");
+  const origin = await startOriginProcess(db);
+  const events = [];
+  const feed = await fetch(`${origin.url}/v1/changes`, { headers: auth });
+  const reader = feed.body.getReader();
+  const reading = (async () => {
+    let text = "";
+    while (!text.includes("event: batch")) {
+      const { value: chunk, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(chunk);
+    }
+    events.push(text);
+  })();
+  const a = await open({ relay: relay.url, token, origin: origin.url, config: { bootstrapBudgetMs: 50 } });
+  a.hset("page:ned", { body: "Winter is coming", editor: "arya" });
+  a.incrBy("page:ned:views", 42);
+  assert.equal((await a.flush({ to: "origin" })).acked, true);
+  await a.close();
+  await reading;
+  assert.match(events[0], /"key":"page:ned:views","type":"counter","value":42/);
+  const b = await open({ relay: relay.url, token, origin: origin.url, config: { bootstrapBudgetMs: 60 } });
+  assert.deepEqual(b.synced, { peers: 0, fromOrigin: true, complete: true });
+  assert.equal(b.get("page:ned:views"), 42);
+  assert.equal(b.hget("page:ned", "editor"), "arya");
+  await b.close();
+  await reader.cancel();
+  await stop(origin.child);
+});
