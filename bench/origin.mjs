@@ -101,7 +101,10 @@ const cdf = [];
 {
   let acc = 0;
   const total = Array.from({ length: KEYS }, (_, i) => 1 / (i + 1)).reduce((a, b) => a + b);
-  for (let i = 0; i < KEYS; i++) cdf.push((acc += 1 / (i + 1) / total));
+  for (let i = 0; i < KEYS; i++) {
+    acc += 1 / (i + 1) / total;
+    cdf.push(acc);
+  }
 }
 let seed = 42;
 const rand = () => {
