@@ -69,8 +69,7 @@ export class Db extends Commands {
     this._closed = false;
     this._opened = false;
     this.origin = o.origin ? new OriginClient(o.origin, o.originToken ?? o.token, o.fetch) : null;
-    this.transport =
-      o.transport ??
+    this._newTransport = () =>
       new RelayTransport({
         url: o.relay,
         token: o.token,
@@ -80,6 +79,32 @@ export class Db extends Commands {
         onMessage: (f) => this._onMessage(f),
         onStatus: (s, why) => this._onStatus(s, why),
       });
+    this.transport = o.transport ?? this._newTransport();
+  }
+
+  /**
+   * Stops the timer and closes the connection, keeping the state: for runtimes that forbid
+   * I/O outside a request (Workers) or freeze the process between invocations.
+   */
+  suspend() {
+    clearTimeout(this._timer);
+    this._timer = null;
+    this._armedAt = Infinity;
+    this._suspended = true;
+    this.transport.close();
+  }
+
+  /** Reconnects after `suspend()` (with a new connection) and catches up on overdue timers. */
+  resume() {
+    if (!this._suspended && this.transport.open) return;
+    this.transport.close();
+    this.transport = this._newTransport();
+    this._suspended = false;
+    this._opened = false;
+    this.transport.connect();
+    this._opened = true;
+    this._w.handleTimeout(Date.now());
+    this._drain();
   }
 
   // -------------------------------------------------------------------- events
@@ -274,6 +299,7 @@ export class Db extends Commands {
   }
 
   _arm(t) {
+    if (this._suspended) return;
     clearTimeout(this._timer);
     this._armedAt = t;
     this._timer = setTimeout(

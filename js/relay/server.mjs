@@ -14,6 +14,7 @@ const DEFAULTS = {
   maxMessagesPerSecond: 5000,
   maxBufferedBytes: 8 << 20,
   shutdownGraceMs: 2000,
+  pingMs: 15_000,
 };
 
 class Metrics {
@@ -160,7 +161,17 @@ export async function startRelay(options = {}) {
     const old = room.get(replica);
     if (old) old.ws.close(4000, "replaced by a newer connection of the same replica");
     const tm = metrics.tenant(tenant);
-    const conn = { ws, replica, tokens: o.maxMessagesPerSecond, refilled: Date.now(), idBytes: Buffer.from(replica) };
+    const conn = {
+      ws,
+      replica,
+      tokens: o.maxMessagesPerSecond,
+      refilled: Date.now(),
+      idBytes: Buffer.from(replica),
+      alive: true,
+    };
+    ws.on("pong", () => {
+      conn.alive = true;
+    });
     room.set(replica, conn);
     tm.connections++;
     log(`join ${tenant}/${region} ${replica} (${room.size} in room)`);
@@ -251,6 +262,22 @@ export async function startRelay(options = {}) {
     });
   }
 
+  // A connection that misses a ping (a frozen or vanished client) is dropped.
+  const pinger = setInterval(() => {
+    for (const room of rooms.values()) {
+      for (const c of room.values()) {
+        if (!c.alive) {
+          metrics.count(metrics.drops, "no pong");
+          c.ws.terminate();
+          continue;
+        }
+        c.alive = false;
+        c.ws.ping();
+      }
+    }
+  }, o.pingMs);
+  pinger.unref?.();
+
   await new Promise((resolve, reject) => {
     http.once("error", reject);
     http.listen(o.port, o.host, resolve);
@@ -259,6 +286,7 @@ export async function startRelay(options = {}) {
   const close = async () => {
     if (closing) return;
     closing = true;
+    clearInterval(pinger);
     for (const room of rooms.values()) for (const c of room.values()) c.ws.close(1001, "relay shutting down");
     await new Promise((r) => {
       const t = setTimeout(() => {

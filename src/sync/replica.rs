@@ -1138,6 +1138,8 @@ impl Replica {
         if s.cold && !s.asked_origin && s.replied.is_empty() && now >= s.started + (s.deadline - s.started) / 2 {
             if let Some(s) = self.session.as_mut() {
                 s.asked_origin = true;
+                // The origin is farther than the region: give its answer one more budget.
+                s.deadline = s.deadline.max(now + (s.deadline - s.started));
             }
             self.send(Destination::Origin, Message::SnapshotRequest { from: self.id });
         }

@@ -1,0 +1,122 @@
+// Lambda@Edge adapter: a handler for CloudFront viewer-request and origin-request events that
+// answers with a generated response. The store lives in the container across warm
+// invocations. Each invocation authenticates first (a 401/403 touches nothing), runs the
+// compulsory anti-entropy session within a budget, serves, and hands off before it returns:
+// a frozen container runs no timers, so nothing may be left to do after the response.
+import "../node.mjs";
+import { responseBody } from "../app.mjs";
+import { open } from "../db.mjs";
+
+const STATUS_TEXT = {
+  200: "OK",
+  201: "Created",
+  204: "No Content",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** The AppRequest of a CloudFront request event record. */
+export function requestFromCloudFront(cf) {
+  const r = cf.request;
+  const headers = {};
+  for (const [name, list] of Object.entries(r.headers ?? {}))
+    headers[name.toLowerCase()] = list.map((h) => h.value).join(", ");
+  let body = "";
+  if (r.body?.data)
+    body =
+      r.body.encoding === "base64"
+        ? new TextDecoder().decode(Uint8Array.from(atob(r.body.data), (c) => c.charCodeAt(0)))
+        : r.body.data;
+  return {
+    method: r.method,
+    path: r.uri,
+    query: new URLSearchParams(r.querystring ?? ""),
+    headers,
+    body,
+    clientIp: r.clientIp,
+    truncated: r.body?.inputTruncated === true,
+  };
+}
+
+/** A CloudFront generated response from an AppResponse. */
+export function cloudFrontResponse(res) {
+  const { text, bytes, headers } = responseBody(res);
+  const cfHeaders = {};
+  for (const [k, v] of Object.entries({ "cache-control": "no-store", ...headers })) {
+    cfHeaders[k] = [{ key: k.replace(/(^|-)([a-z])/g, (_m, d, c) => d + c.toUpperCase()), value: v }];
+  }
+  const out = { status: String(res.status), statusDescription: STATUS_TEXT[res.status] ?? "", headers: cfHeaders };
+  if (bytes) {
+    let s = "";
+    for (const b of bytes) s += String.fromCharCode(b);
+    out.body = btoa(s);
+    out.bodyEncoding = "base64";
+  } else {
+    out.body = text;
+    out.bodyEncoding = "text";
+  }
+  return out;
+}
+
+/**
+ * A Lambda@Edge handler for `app`. Options: everything `open()` takes (relay, token, origin,
+ * region, config) — Lambda@Edge has no environment variables, so bundle them in — plus
+ * `syncBudgetMs` (default 60) and `handoffBudgetMs` (default 250), and `reconnectAfterMs`
+ * (default 5000: after a longer freeze the old socket is presumed dead).
+ *
+ * Keep-warm: an event `{ "castamere": "keep-warm" }` (e.g. an EventBridge rule every minute
+ * per region) only syncs and hands off, renewing this replica's lease so the region keeps a
+ * live replica that holds its peers' writes.
+ */
+export function lambdaHandler(app, options) {
+  const { syncBudgetMs = 60, handoffBudgetMs = 250, reconnectAfterMs = 5000, ...dbOptions } = options;
+  let db = null;
+  let opening = null;
+  let lastEnd = 0;
+  const stats = { coldStarts: 0, invocations: 0 };
+
+  async function store() {
+    if (db) {
+      // Thawed after a long freeze: reconnect, then catch up.
+      if (Date.now() - lastEnd > reconnectAfterMs) db.resume();
+      await db.sync({ budgetMs: syncBudgetMs });
+      return db;
+    }
+    opening ??= open({ ...dbOptions, config: { ...dbOptions.config, bootstrapBudgetMs: syncBudgetMs } });
+    db = await opening;
+    stats.coldStarts++;
+    return db;
+  }
+
+  async function handoff() {
+    await db.flush({ to: "region", budgetMs: handoffBudgetMs });
+    lastEnd = Date.now();
+  }
+
+  const handler = async (event, context) => {
+    if (context) context.callbackWaitsForEmptyEventLoop = false;
+    stats.invocations++;
+    if (event?.castamere === "keep-warm") {
+      await store();
+      await handoff();
+      return { warm: true, replica: db.replicaId, peers: db.peers.length };
+    }
+    const cf = event?.Records?.[0]?.cf;
+    if (!cf?.request) throw new Error("not a CloudFront request event (expected Records[0].cf.request)");
+    const request = requestFromCloudFront(cf);
+    const prepared = await app.prepare(request);
+    if (prepared.response) return cloudFrontResponse(prepared.response);
+    const s = await store();
+    const res = await app.run(prepared, request, s);
+    await handoff();
+    return cloudFrontResponse(res);
+  };
+  handler.stats = stats;
+  handler.store = () => db;
+  return handler;
+}

@@ -1,0 +1,225 @@
+// The wiki under each adapter: Lambda@Edge (recorded CloudFront events, and containers in
+// separate processes frozen between invocations), Cloudflare Workers (workerd via miniflare,
+// real outbound WebSockets and fetches on loopback), and Node http.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { defineApp, jwtAuth, open, signJwt, signJwtEs256 } from "castamere";
+import { lambdaHandler } from "castamere/lambda";
+import { createServer } from "castamere/node-http";
+import { startOrigin } from "castamere/origin";
+import { startRelay } from "castamere/relay";
+import { mintToken } from "castamere/token";
+import { Miniflare } from "miniflare";
+import { createWikiApp } from "../../examples/wiki/app.mjs";
+import { cfEvent, startContainer } from "./support/containers.mjs";
+import { eventually, stop } from "./support/processes.mjs";
+
+const secret = "adapters-secret";
+const jwtSecret = "wiki-jwt-secret";
+const token = mintToken(secret, { tenant: "wiki", region: "eu" });
+const dir = mkdtempSync(join(tmpdir(), "castamere-adapters-"));
+const fixture = (name) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/cloudfront/${name}.json`, import.meta.url), "utf8"));
+const config = { bootstrapBudgetMs: 50, heartbeatMs: 300, leaseMs: 1500, repairGraceMs: 500 };
+let relay;
+let origin;
+let editor;
+let reader;
+
+before(async () => {
+  relay = await startRelay({ port: 0, secret });
+  origin = await startOrigin({ port: 0, secret, tenant: "wiki", db: join(dir, "origin.sqlite") });
+  editor = await signJwt({ sub: "arya", roles: ["editor"], exp: Math.floor(Date.now() / 1000) + 600 }, jwtSecret);
+  reader = await signJwt({ sub: "sansa", exp: Math.floor(Date.now() / 1000) + 600 }, jwtSecret);
+});
+after(async () => {
+  await origin.close();
+  await relay.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("Lambda@Edge: recorded CloudFront events get generated responses in CloudFront's shape", async () => {
+  const handler = lambdaHandler(createWikiApp({ jwtSecret }), { relay: relay.url, token, origin: origin.url, config });
+  const get = await handler(fixture("viewer-request-get"), {});
+  assert.equal(get.status, "200");
+  assert.equal(get.statusDescription, "OK");
+  assert.equal(get.bodyEncoding, "text");
+  assert.deepEqual(get.headers["content-type"], [{ key: "Content-Type", value: "application/json" }]);
+  assert.equal(JSON.parse(get.body).views, 1);
+  const stats = await handler(fixture("origin-request-get"), {});
+  assert.equal(JSON.parse(stats.body).views, 1, "stats do not count a view");
+  const post = fixture("viewer-request-post");
+  post.Records[0].cf.request.headers.authorization[0].value = `Bearer ${editor}`;
+  const edited = await handler(post, {});
+  assert.equal(edited.status, "200", edited.body);
+  const page = JSON.parse((await handler(fixture("viewer-request-get"), {})).body);
+  assert.equal(page.body, "Winter is coming");
+  assert.deepEqual(page.edits, { arya: 1 });
+  assert.equal(page.views, 2);
+  const warm = await handler({ castamere: "keep-warm" }, {});
+  assert.equal(warm.warm, true);
+  assert.equal(handler.stats.coldStarts, 1);
+  await assert.rejects(handler({ hello: "world" }, {}), /not a CloudFront request event/);
+  await handler.store().close();
+});
+
+test("authentication failures answer 401 or 403 and change nothing, under every adapter", async () => {
+  const handler = lambdaHandler(createWikiApp({ jwtSecret }), { relay: relay.url, token, config });
+  const forged = await signJwt({ sub: "joffrey", roles: ["editor"] }, "not-the-secret");
+  const expired = await signJwt({ sub: "arya", roles: ["editor"], exp: 1000 }, jwtSecret);
+  const cases = [
+    [cfEvent("POST", "/pages/ned/edit", { body: { body: "x" } }), "401"],
+    [cfEvent("POST", "/pages/ned/edit", { body: { body: "x" }, jwt: forged }), "401"],
+    [cfEvent("POST", "/pages/ned/edit", { body: { body: "x" }, jwt: expired }), "401"],
+    [cfEvent("POST", "/pages/ned/edit", { body: { body: "x" }, jwt: reader }), "403"],
+    [cfEvent("POST", "/pages/ned/watch"), "401"],
+    [cfEvent("GET", "/pages/ned", { jwt: "garbage" }), "401"],
+  ];
+  for (const [event, status] of cases) {
+    const r = await handler(event, {});
+    assert.equal(r.status, status, r.body);
+  }
+  // Nothing touched the store: it was never even opened.
+  assert.equal(handler.store(), null);
+
+  const server = createServer(createWikiApp({ jwtSecret }), { relay: relay.url, token, config });
+  await server.ready;
+  await new Promise((r) => server.listen(0, r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const db = await server.ready;
+  const before = db.lastWrite;
+  for (const [headers, status] of [
+    [{}, 401],
+    [{ authorization: `Bearer ${forged}` }, 401],
+    [{ authorization: `Bearer ${reader}` }, 403],
+  ]) {
+    const r = await fetch(`${base}/pages/ned/edit`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(r.status, status);
+  }
+  assert.equal(db.lastWrite, before);
+  assert.equal((await fetch(`${base}/nope`)).status, 404);
+  await server.close();
+});
+
+test("ES256 tokens verify with a public JWK; a route can require a role", async () => {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
+  const app = defineApp({
+    authenticate: jwtAuth({ publicKey: jwk, issuer: "castamere-tests" }),
+    routes: { "GET /admin": { role: "admin", handler: ({ principal }) => ({ body: { hello: principal.sub } }) } },
+  });
+  const good = await signJwtEs256({ sub: "cersei", roles: ["admin"], iss: "castamere-tests" }, pair.privateKey);
+  const wrongIss = await signJwtEs256({ sub: "cersei", roles: ["admin"], iss: "other" }, pair.privateKey);
+  const req = (jwt) => ({
+    method: "GET",
+    path: "/admin",
+    query: new URLSearchParams(),
+    headers: { authorization: `Bearer ${jwt}` },
+    body: "",
+  });
+  assert.deepEqual((await app.handle(req(good), null)).body, { hello: "cersei" });
+  assert.equal((await app.handle(req(wrongIss), null)).status, 401);
+});
+
+test("two Lambda containers in separate processes, frozen between invocations, converge", async () => {
+  const cfg = {
+    jwtSecret,
+    castamere: { relay: relay.url, token, origin: origin.url, config, syncBudgetMs: 80, handoffBudgetMs: 400 },
+  };
+  const a = startContainer(cfg);
+  const b = startContainer(cfg);
+  await Promise.all([a.ready, b.ready]);
+  try {
+    let views = 0;
+    for (let round = 0; round < 6; round++) {
+      for (const c of [a, b]) {
+        c.thaw();
+        const r = await c.invoke(cfEvent("GET", "/pages/tyrion"));
+        assert.equal(r.response.status, "200");
+        views++;
+        // Each invocation sees every earlier view: the handoff put them in a peer before the
+        // previous response, and the next invocation's sync fetched them.
+        assert.equal(JSON.parse(r.response.body).views, views);
+        c.freeze();
+      }
+    }
+    a.thaw();
+    b.thaw();
+    const edit = await a.invoke(
+      cfEvent("POST", "/pages/tyrion/edit", { body: { body: "A Lannister always pays his debts" }, jwt: editor }),
+    );
+    assert.equal(edit.response.status, "200");
+    await eventually(async () => (await b.call("snapshot")) === (await a.call("snapshot")), 10_000, "equal states");
+    const page = JSON.parse((await b.invoke(cfEvent("GET", "/pages/tyrion/stats"))).response.body);
+    assert.deepEqual(page.edits, { arya: 1 });
+    assert.equal(page.views, 12);
+  } finally {
+    await stop(a.child, "SIGKILL");
+    await stop(b.child, "SIGKILL");
+  }
+});
+
+test("Cloudflare Workers: the wiki in workerd, with real WebSockets to the relay and fetches to the origin", async () => {
+  const out = join(dir, "worker");
+  execFileSync(process.execPath, ["scripts/build-worker.mjs", "examples/wiki/worker.mjs", out], { stdio: "ignore" });
+  const mf = new Miniflare({
+    modulesRoot: out,
+    modules: [
+      { type: "ESModule", path: join(out, "worker.js") },
+      { type: "CompiledWasm", path: join(out, "castamere_bg.wasm") },
+    ],
+    compatibilityDate: "2025-01-01",
+    bindings: { JWT_SECRET: jwtSecret, RELAY_URL: relay.url, RELAY_TOKEN: token, ORIGIN_URL: origin.url },
+  });
+  const node = await open({ relay: relay.url, token, config });
+  try {
+    for (let i = 1; i <= 5; i++) {
+      const r = await mf.dispatchFetch("http://wiki.example/pages/daenerys");
+      assert.equal(r.status, 200);
+      assert.equal((await r.json()).views, i);
+    }
+    const denied = await mf.dispatchFetch("http://wiki.example/pages/daenerys/edit", { method: "POST", body: "{}" });
+    assert.equal(denied.status, 401);
+    const edited = await mf.dispatchFetch("http://wiki.example/pages/daenerys/edit", {
+      method: "POST",
+      headers: { authorization: `Bearer ${editor}`, "content-type": "application/json" },
+      body: JSON.stringify({ body: "Mother of dragons" }),
+    });
+    assert.equal(edited.status, 200);
+    // A Node replica of the region saw the Worker's writes through the relay...
+    await eventually(
+      () => node.get("page:daenerys:views") === 5 && node.get("page:daenerys:body") === "Mother of dragons",
+      5_000,
+      "node sees the worker",
+    );
+    // ...and writes from Node reach the Worker at its next request.
+    node.incrBy("page:daenerys:views", 10);
+    await node.flush({ to: "region" });
+    const r = await mf.dispatchFetch("http://wiki.example/pages/daenerys");
+    assert.equal((await r.json()).views, 16);
+    // After the origin interval, a request carries the Worker's batch to the origin.
+    await new Promise((res) => setTimeout(res, 1100));
+    await mf.dispatchFetch("http://wiki.example/pages/daenerys/stats");
+    await eventually(
+      async () => {
+        const v = await fetch(`${origin.url}/v1/keys/page:daenerys:body`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        return v.status === 200 && (await v.json()).value === "Mother of dragons";
+      },
+      5_000,
+      "the origin has the worker's edit",
+    );
+  } finally {
+    await node.close();
+    await mf.dispose();
+  }
+});
