@@ -34,6 +34,9 @@ pub struct Config {
     pub origin_max_batch_bytes: usize,
     /// First retry delay of an unacknowledged batch (doubled per attempt, up to 16×).
     pub origin_retry_ms: u64,
+    /// A handoff not acknowledged by a peer after this long also goes to the origin (at once
+    /// when no peer has been heard from within `heartbeat_ms`: it may be frozen).
+    pub handoff_origin_after_ms: u64,
     /// Time budget of the anti-entropy session run by [`Replica::start`].
     pub bootstrap_budget_ms: u64,
     /// Period at which one replica of the region (taking turns) asks the origin how far it
@@ -61,6 +64,7 @@ impl Default for Config {
             origin_interval_ms: 1_000,
             origin_max_batch_bytes: 256 * 1024,
             origin_retry_ms: 250,
+            handoff_origin_after_ms: 50,
             bootstrap_budget_ms: 300,
             origin_check_ms: 30_000,
             outbox_max_bytes: 4 << 20,
@@ -200,6 +204,7 @@ pub struct Replica {
 
     members: Membership,
     live: BTreeSet<ReplicaId>,
+    last_heard: BTreeMap<ReplicaId, u64>,
     next_heartbeat: u64,
 
     sealed: u64,
@@ -234,6 +239,7 @@ pub struct Replica {
     session: Option<Session>,
     behind: BTreeMap<ReplicaId, u64>,
     handoff: Option<u64>,
+    handoff_origin_at: Option<u64>,
     closed: bool,
 
     transmits: VecDeque<Transmit>,
@@ -284,6 +290,7 @@ impl Replica {
             rejoin_until: 0,
             members: Membership::new(),
             live: BTreeSet::new(),
+            last_heard: BTreeMap::new(),
             next_heartbeat: 0,
             sealed: 0,
             seal_at: None,
@@ -314,6 +321,7 @@ impl Replica {
             session: None,
             behind: BTreeMap::new(),
             handoff: None,
+            handoff_origin_at: None,
             closed: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -421,14 +429,26 @@ impl Replica {
     }
 
     /// Runs an anti-entropy session: asks the region for what this replica misses and
-    /// ends (with [`Event::Synced`]) when every live peer answered and nothing is missing,
-    /// or when `budget_ms` ran out.
+    /// ends (with [`Event::Synced`]) when nothing is missing, or when `budget_ms` ran out.
+    ///
+    /// A replica with peers heard from recently (within `heartbeat_ms`; others may be frozen)
+    /// asks the most recent one directly and ends when it answered. A cold replica asks the
+    /// whole region and falls back to an origin snapshot. A replica that heard no one lately
+    /// only lets what its connection buffered arrive (a quarter of the budget, at most 10 ms).
     pub fn sync(&mut self, now: u64, budget_ms: u64) {
         self.tick(now);
         let nonce = self.random();
         let cold = self.store.context().is_empty();
-        let wait_for: BTreeSet<ReplicaId> = self.live.clone();
-        let settle = if wait_for.is_empty() { (budget_ms / 3).min(100) } else { 0 };
+        let active = self.active_peers(now);
+        let target = if cold { None } else { active.iter().max_by_key(|(_, t)| **t).map(|(p, _)| *p) };
+        let wait_for: BTreeSet<ReplicaId> = target.into_iter().collect();
+        let settle = if cold {
+            (budget_ms / 3).min(100)
+        } else if target.is_none() {
+            (budget_ms / 4).min(10)
+        } else {
+            0
+        };
         self.session = Some(Session {
             nonce,
             started: now,
@@ -442,21 +462,37 @@ impl Replica {
             cold,
         });
         let marks = self.marks();
-        self.send(Destination::Region, Message::SyncRequest { from: self.id, nonce, marks, want_data: false });
+        match target {
+            Some(p) => {
+                self.send(Destination::Peer(p), Message::SyncRequest { from: self.id, nonce, marks, want_data: true })
+            }
+            None => {
+                self.send(Destination::Region, Message::SyncRequest { from: self.id, nonce, marks, want_data: false })
+            }
+        }
         self.check_session(now);
+    }
+
+    /// Live peers heard from within `heartbeat_ms`, with when.
+    fn active_peers(&self, now: u64) -> BTreeMap<ReplicaId, u64> {
+        let since = now.saturating_sub(self.config.heartbeat_ms);
+        self.live.iter().filter_map(|p| self.last_heard.get(p).filter(|&&t| t >= since).map(|&t| (*p, t))).collect()
     }
 
     /// Starts a handoff: pending writes are sealed and pushed now, and
     /// [`Event::HandoffComplete`] follows once every write this replica took is held by a
-    /// live peer or by the origin (with no live peer, a batch goes to the origin at once).
+    /// live peer or by the origin. Without a peer heard from lately, a batch goes to the origin
+    /// at once; otherwise it goes after `handoff_origin_after_ms` unless a peer acknowledged.
     pub fn begin_handoff(&mut self, now: u64) {
         self.tick(now);
-        self.seal(now);
+        self.seal_with(now, true);
         let target = self.store.last_write();
         self.handoff = Some(target);
-        if self.live.is_empty() {
+        if self.active_peers(now).is_empty() {
             self.origin_force = true;
             self.pump_origin(now);
+        } else {
+            self.handoff_origin_at = Some(now + self.config.handoff_origin_after_ms);
         }
         self.check_handoff();
     }
@@ -554,6 +590,10 @@ impl Replica {
             self.acks_dirty = false;
             self.acks_at = None;
         }
+        if self.handoff.is_some() && self.handoff_origin_at.is_some_and(|t| now >= t) {
+            self.handoff_origin_at = None;
+            self.origin_force = true;
+        }
         self.retransmit(now);
         self.repair(now);
         self.adopt(now);
@@ -587,6 +627,7 @@ impl Replica {
             return t;
         }
         at(Some(self.next_heartbeat));
+        at(self.handoff_origin_at.filter(|_| self.handoff.is_some()));
         at(Some(self.next_origin_check).filter(|&t| t > 0));
         at(self.acks_at.filter(|_| self.acks_dirty));
         at(self.members.next_expiry(self.now));
@@ -791,6 +832,7 @@ impl Replica {
         if peer == self.id {
             return;
         }
+        self.last_heard.insert(peer, now);
         if !self.members.is_live(peer, now) {
             let epoch = self.members.entries().find(|(id, _)| *id == peer).map_or(0, |(_, l)| l.epoch);
             self.members.join_entry(
@@ -811,9 +853,6 @@ impl Replica {
         }
         for p in live.difference(&self.live) {
             self.events.push_back(Event::PeerJoined(*p));
-            if let Some(s) = self.session.as_mut() {
-                s.wait_for.insert(*p);
-            }
         }
         for p in self.live.difference(&live) {
             self.events.push_back(Event::PeerLeft(*p));
@@ -825,6 +864,7 @@ impl Replica {
         }
         self.live = live;
         self.acks.retain(|p, _| self.live.contains(p));
+        self.last_heard.retain(|p, _| self.live.contains(p));
         self.acks_sent.retain(|s, _| self.live.contains(s) || self.held.contains_key(s));
         self.prune_outbox();
     }
@@ -930,6 +970,7 @@ impl Replica {
         if h.from == self.id {
             return;
         }
+        self.last_heard.insert(h.from, now);
         let cap = 2 * self.config.lease_ms;
         for (id, epoch, exp) in h.view {
             if id != self.id {
@@ -1089,7 +1130,6 @@ impl Replica {
         if let Some(s) = self.session.as_mut() {
             if s.nonce == nonce || nonce == 0 {
                 s.replied.insert(from, marks);
-                s.wait_for.insert(from);
                 if lacking && s.asked.insert(from) {
                     ask = true;
                 }
@@ -1122,14 +1162,13 @@ impl Replica {
 
     fn check_session(&mut self, now: u64) {
         let Some(s) = &self.session else { return };
-        let all_replied = s.wait_for.iter().all(|p| s.replied.contains_key(p) || !self.live.contains(p));
         let nothing_missing =
             s.replied.values().all(|m| m.iter().all(|&(src, v)| src == self.id || v <= self.delivered(src)));
+        let answered = s.wait_for.iter().all(|p| s.replied.contains_key(p) || !self.live.contains(p));
         let heard = !s.replied.is_empty() || s.from_origin || !s.cold;
-        let done = now >= s.settle_at && all_replied && nothing_missing && (heard || now >= s.deadline);
+        let done = now >= s.settle_at && answered && nothing_missing && heard;
         if done || now >= s.deadline {
-            let complete = done && (heard || !s.cold);
-            let ev = Event::Synced { peers: s.replied.len(), from_origin: s.from_origin, complete };
+            let ev = Event::Synced { peers: s.replied.len(), from_origin: s.from_origin, complete: done };
             self.session = None;
             self.events.push_back(ev);
             return;
@@ -1149,6 +1188,7 @@ impl Replica {
         if let Some(target) = self.handoff {
             if self.region_acked >= target || self.origin_acked >= target {
                 self.handoff = None;
+                self.handoff_origin_at = None;
                 self.events.push_back(Event::HandoffComplete);
             }
         }
