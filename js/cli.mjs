@@ -61,6 +61,7 @@ async function main() {
         host: f.host ?? "127.0.0.1",
         db: f.db ?? "./origin.sqlite",
         tenant: f.tenant ?? "default",
+        delayMs: f.simulatedDelayMs ? Number(f.simulatedDelayMs) : 0,
         secret,
         log: f.quiet ? undefined : (m) => console.error(`[origin] ${m}`),
       });

@@ -80,6 +80,24 @@ if (output("wasm-pack", ["--version"]) === null) {
   run("cargo", ["install", "wasm-pack"]);
 }
 
+// 3b. Chromium, for the test that opens the scenario's HTML report (Debian's package; the
+// browsers test tools download themselves are out of reach here).
+if (!existsSync("/usr/bin/chromium") && !process.argv.includes("--no-browser")) {
+  const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
+  const apt = (args) =>
+    spawnSync(sudo[0] ?? "apt-get", [...sudo.slice(1), ...(sudo.length ? ["apt-get"] : []), ...args], {
+      stdio: "inherit",
+    });
+  log("chromium is missing; installing Debian's package (for the report test).");
+  let r = apt(["install", "-y", "--no-install-recommends", "chromium"]);
+  if (r.status !== 0) {
+    apt(["update"]);
+    r = apt(["install", "-y", "--no-install-recommends", "chromium"]);
+  }
+  if (r.status !== 0)
+    log("could not install chromium (apt-get install chromium); the report test will fail until it is there.");
+}
+
 // 4. npm packages, when package.json or the lockfile changed since the last install.
 const npmHash = hashTree(["package.json", "package-lock.json"]);
 const npmStamp = join(root, "node_modules", ".castamere-installed");

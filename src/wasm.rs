@@ -237,6 +237,7 @@ fn config(replica: u64, options: &JsValue) -> Result<Config, JsValue> {
             "originMaxBatchBytes" => c.origin_max_batch_bytes = n as usize,
             "originRetryMs" => c.origin_retry_ms = n.max(1),
             "bootstrapBudgetMs" => c.bootstrap_budget_ms = n,
+            "handoffOriginAfterMs" => c.handoff_origin_after_ms = n,
             "originCheckMs" => c.origin_check_ms = n.max(1),
             "outboxMaxBytes" => c.outbox_max_bytes = n as usize,
             "seed" => c.seed = n,

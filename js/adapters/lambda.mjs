@@ -78,7 +78,7 @@ export function lambdaHandler(app, options) {
   let db = null;
   let opening = null;
   let lastEnd = 0;
-  const stats = { coldStarts: 0, invocations: 0 };
+  const stats = { coldStarts: 0, invocations: 0, syncMs: 0, handoffMs: 0 };
 
   async function store() {
     if (db) {
@@ -111,9 +111,14 @@ export function lambdaHandler(app, options) {
     const request = requestFromCloudFront(cf);
     const prepared = await app.prepare(request);
     if (prepared.response) return cloudFrontResponse(prepared.response);
+    const t0 = performance.now();
     const s = await store();
+    const t1 = performance.now();
     const res = await app.run(prepared, request, s);
+    const t2 = performance.now();
     await handoff();
+    stats.syncMs += t1 - t0;
+    stats.handoffMs += performance.now() - t2;
     return cloudFrontResponse(res);
   };
   handler.stats = stats;

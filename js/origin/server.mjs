@@ -86,7 +86,8 @@ export function readValue(core, key) {
 
 /**
  * Starts an origin. Options: port (0 picks one), host, db (SQLite path), secret (required),
- * tenant (whose tokens it accepts; default "default"), maxBodyBytes, onBatch(change), log.
+ * tenant (whose tokens it accepts; default "default"), maxBodyBytes, onBatch(change), log, and
+ * delayMs (a simulated network round trip added to every request; 0).
  * Resolves to `{ url, port, path, core, close() }`.
  */
 export async function startOrigin(options = {}) {
@@ -100,6 +101,8 @@ export async function startOrigin(options = {}) {
   db.exec(SCHEMA);
 
   const stats = {
+    requests: 0,
+    requestBytes: 0,
     batches: 0,
     duplicates: 0,
     deltas: 0,
@@ -186,6 +189,20 @@ export async function startOrigin(options = {}) {
     inflight++;
     const url = new URL(req.url, "http://origin");
     try {
+      if (url.pathname.startsWith("/v1/")) {
+        stats.requests++;
+        // Request line, headers and body, as they crossed the network.
+        stats.requestBytes +=
+          req.method.length +
+          req.url.length +
+          12 +
+          req.rawHeaders.reduce((n, h) => n + h.length + 2, 0) +
+          Number(req.headers["content-length"] ?? 0);
+        // A simulated wide-area round trip (the scenario's --wan-ms) for what replicas ask;
+        // the application's backend (keys, change feed) sits next to the origin.
+        const fromEdge = /^\/v1\/(batches|snapshot|marks)$/.test(url.pathname);
+        if (o.delayMs > 0 && fromEdge) await new Promise((r) => setTimeout(r, o.delayMs));
+      }
       await route(req, res, url);
     } catch (e) {
       const status = e.status ?? 500;
@@ -215,6 +232,10 @@ export async function startOrigin(options = {}) {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
       res.end(
         [
+          "# TYPE castamere_origin_requests_total counter",
+          `castamere_origin_requests_total ${stats.requests}`,
+          "# TYPE castamere_origin_request_bytes_total counter",
+          `castamere_origin_request_bytes_total ${stats.requestBytes}`,
           "# TYPE castamere_origin_batches_total counter",
           `castamere_origin_batches_total ${stats.batches}`,
           "# TYPE castamere_origin_duplicate_batches_total counter",

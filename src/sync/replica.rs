@@ -177,6 +177,7 @@ struct Session {
     asked_origin: bool,
     from_origin: bool,
     cold: bool,
+    asked_peer: bool,
 }
 
 /// A replica of the keyspace: a sans-IO state machine in the style of quinn-proto.
@@ -431,46 +432,47 @@ impl Replica {
     /// Runs an anti-entropy session: asks the region for what this replica misses and
     /// ends (with [`Event::Synced`]) when nothing is missing, or when `budget_ms` ran out.
     ///
-    /// A replica with peers heard from recently (within `heartbeat_ms`; others may be frozen)
-    /// asks the most recent one directly and ends when it answered. A cold replica asks the
-    /// whole region and falls back to an origin snapshot. A replica that heard no one lately
-    /// only lets what its connection buffered arrive (a quarter of the budget, at most 10 ms).
+    /// A cold replica asks the whole region and falls back to an origin snapshot. A warm one
+    /// first lets what its connection buffered arrive (a quarter of the budget, at most 5 ms:
+    /// a thawed container finds there what the region said while it was frozen); it then asks
+    /// one peer only if it knows it lacks something (a gap in a writer's groups, or a peer
+    /// that acknowledged more than it holds), and ends when that peer answered.
     pub fn sync(&mut self, now: u64, budget_ms: u64) {
         self.tick(now);
         let nonce = self.random();
         let cold = self.store.context().is_empty();
-        let active = self.active_peers(now);
-        let target = if cold { None } else { active.iter().max_by_key(|(_, t)| **t).map(|(p, _)| *p) };
-        let wait_for: BTreeSet<ReplicaId> = target.into_iter().collect();
-        let settle = if cold {
-            (budget_ms / 3).min(100)
-        } else if target.is_none() {
-            (budget_ms / 4).min(10)
-        } else {
-            0
-        };
+        let settle = if cold { (budget_ms / 3).min(100) } else { (budget_ms / 4).min(5) };
         self.session = Some(Session {
             nonce,
             started: now,
             deadline: now + budget_ms,
             settle_at: now + settle,
-            wait_for,
+            wait_for: BTreeSet::new(),
             replied: BTreeMap::new(),
             asked: BTreeSet::new(),
             asked_origin: false,
             from_origin: false,
             cold,
+            asked_peer: false,
         });
-        let marks = self.marks();
-        match target {
-            Some(p) => {
-                self.send(Destination::Peer(p), Message::SyncRequest { from: self.id, nonce, marks, want_data: true })
-            }
-            None => {
-                self.send(Destination::Region, Message::SyncRequest { from: self.id, nonce, marks, want_data: false })
-            }
+        if cold {
+            let marks = self.marks();
+            self.send(Destination::Region, Message::SyncRequest { from: self.id, nonce, marks, want_data: false });
         }
         self.check_session(now);
+    }
+
+    /// A live peer known to hold writes this replica lacks (or with gaps: any recent peer).
+    fn peer_ahead(&self, now: u64) -> Option<ReplicaId> {
+        let ahead = self.live.iter().copied().find(|&p| {
+            self.acks.get(&p).is_some_and(|a| a.iter().any(|(&s, &v)| s != self.id && v > self.delivered(s)))
+        });
+        ahead.or_else(|| {
+            if self.early.is_empty() && self.behind.is_empty() {
+                return None;
+            }
+            self.active_peers(now).into_iter().max_by_key(|(_, t)| *t).map(|(p, _)| p)
+        })
     }
 
     /// Live peers heard from within `heartbeat_ms`, with when.
@@ -481,18 +483,21 @@ impl Replica {
 
     /// Starts a handoff: pending writes are sealed and pushed now, and
     /// [`Event::HandoffComplete`] follows once every write this replica took is held by a
-    /// live peer or by the origin. Without a peer heard from lately, a batch goes to the origin
-    /// at once; otherwise it goes after `handoff_origin_after_ms` unless a peer acknowledged.
+    /// live peer or by the origin. A batch goes to the origin at once when no peer was heard
+    /// from within `handoff_origin_after_ms` (they may all be frozen), else after that long
+    /// unless a peer acknowledged first.
     pub fn begin_handoff(&mut self, now: u64) {
         self.tick(now);
         self.seal_with(now, true);
         let target = self.store.last_write();
         self.handoff = Some(target);
-        if self.active_peers(now).is_empty() {
+        let window = self.config.handoff_origin_after_ms;
+        let recent = self.last_heard.iter().any(|(p, &t)| self.live.contains(p) && t + window >= now);
+        if recent {
+            self.handoff_origin_at = Some(now + window);
+        } else {
             self.origin_force = true;
             self.pump_origin(now);
-        } else {
-            self.handoff_origin_at = Some(now + self.config.handoff_origin_after_ms);
         }
         self.check_handoff();
     }
@@ -1161,6 +1166,19 @@ impl Replica {
     }
 
     fn check_session(&mut self, now: u64) {
+        let Some(s) = &self.session else { return };
+        // A warm replica, once what was buffered arrived, asks a peer only if it lacks something.
+        if !s.cold && !s.asked_peer && now >= s.settle_at {
+            let nonce = s.nonce;
+            if let Some(p) = self.peer_ahead(now) {
+                if let Some(s) = self.session.as_mut() {
+                    s.asked_peer = true;
+                    s.wait_for.insert(p);
+                }
+                let marks = self.marks();
+                self.send(Destination::Peer(p), Message::SyncRequest { from: self.id, nonce, marks, want_data: true });
+            }
+        }
         let Some(s) = &self.session else { return };
         let nothing_missing =
             s.replied.values().all(|m| m.iter().all(|&(src, v)| src == self.id || v <= self.delivered(src)));
