@@ -260,11 +260,11 @@ export async function runScenario(flags = {}) {
     };
 
     const send = {
-      async edge(r, req, jwt) {
+      async edge(_r, req, jwt) {
         const { response } = await pool.invoke(cfEvent(req.method, req.path, { body: req.body, jwt }));
         return response.status === "200";
       },
-      async origin(r, req, jwt) {
+      async origin(_r, req, jwt) {
         const res = await fetch(`${originApp}${req.path}`, {
           method: req.method,
           headers: { ...(jwt ? { authorization: `Bearer ${jwt}` } : {}), "content-type": "application/json" },
@@ -342,7 +342,7 @@ export async function runScenario(flags = {}) {
     }
     await replay("origin");
     await replay("edge");
-    const t0 = modes.edge.t0;
+    const _t0 = modes.edge.t0;
     const loadSeconds = Math.max(modes.edge.seconds, modes.origin.seconds);
 
     // --- the checks: thaw the living, let them converge, let the origin catch up
