@@ -45,14 +45,32 @@ export class Commands {
   ping(message) {
     return this.exec(message === undefined ? ["PING"] : ["PING", message]);
   }
+  /** A command of 2-4 string words, without building an array in wasm (the typed methods). */
+  _exec3(a, b, c, d) {
+    if (
+      typeof b !== "string" ||
+      (c !== undefined && typeof c !== "string") ||
+      (d !== undefined && typeof d !== "string")
+    ) {
+      return this.exec(d !== undefined ? [a, b, c, d] : c !== undefined ? [a, b, c] : [a, b]);
+    }
+    let r;
+    try {
+      r = this._w.exec3(Date.now(), a, b, c, d);
+    } catch (e) {
+      rethrow(e);
+    }
+    this._written?.();
+    return r;
+  }
   get(key) {
-    return this.exec(["GET", key]);
+    return this._exec3("GET", key);
   }
   getall(key) {
     return this.exec(["GETALL", key]);
   }
   set(key, value) {
-    return this.exec(["SET", key, value]);
+    return this._exec3("SET", key, value);
   }
   mget(...keys) {
     return this.exec(["MGET", ...flat(keys)]);
@@ -90,13 +108,17 @@ export class Commands {
     return this.exec(["INCRBY", key, n]);
   }
   sadd(key, ...members) {
-    return this.exec(["SADD", key, ...flat(members)]);
+    return members.length === 1 && typeof members[0] === "string"
+      ? this._exec3("SADD", key, members[0])
+      : this.exec(["SADD", key, ...flat(members)]);
   }
   srem(key, ...members) {
-    return this.exec(["SREM", key, ...flat(members)]);
+    return members.length === 1 && typeof members[0] === "string"
+      ? this._exec3("SREM", key, members[0])
+      : this.exec(["SREM", key, ...flat(members)]);
   }
   smembers(key) {
-    return this.exec(["SMEMBERS", key]);
+    return this._exec3("SMEMBERS", key);
   }
   sismember(key, member) {
     return this.exec(["SISMEMBER", key, member]) === 1;
@@ -106,17 +128,18 @@ export class Commands {
   }
   /** `hset(key, field, value)` or `hset(key, { field: value, ... })`; returns new fields. */
   hset(key, field, value) {
+    if (typeof field === "string" && typeof value === "string") return this._exec3("HSET", key, field, value);
     const words = typeof field === "object" && field !== null ? Object.entries(field).flat() : [field, value];
     return this.exec(["HSET", key, ...words]);
   }
   hget(key, field) {
-    return this.exec(["HGET", key, field]);
+    return this._exec3("HGET", key, field);
   }
   hmget(key, ...fields) {
     return this.exec(["HMGET", key, ...flat(fields)]);
   }
   hgetall(key) {
-    return this.exec(["HGETALL", key]);
+    return this._exec3("HGETALL", key);
   }
   hlen(key) {
     return this.exec(["HLEN", key]);
@@ -125,7 +148,7 @@ export class Commands {
     return this.exec(["HDEL", key, ...flat(fields)]);
   }
   hincrby(key, field, n) {
-    return this.exec(["HINCRBY", key, field, n]);
+    return this._exec3("HINCRBY", key, field, String(n));
   }
   /** Enables a flag; `rule` ("ENABLEWINS" or "DISABLEWINS") applies when the flag is created. */
   flagEnable(key, rule) {

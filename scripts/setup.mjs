@@ -122,6 +122,19 @@ if (!stamped(pkgStamp, rustHash)) {
     "pkg/web",
     "--no-pack",
   ]);
+  // binaryen from npm (Debian's is too old): optimize for speed, drop names and debug info.
+  const wasmOpt = join(root, "node_modules/binaryen/bin/wasm-opt");
+  const wasmFile = join(root, "pkg/web/castamere_bg.wasm");
+  const features = [
+    "bulk-memory",
+    "nontrapping-float-to-int",
+    "sign-ext",
+    "mutable-globals",
+    "reference-types",
+    "multivalue",
+  ];
+  const flags = ["-O3", "--strip-debug", "--strip-producers", ...features.map((f) => `--enable-${f}`)];
+  run(process.execPath, [wasmOpt, ...flags, wasmFile, "-o", wasmFile]);
   mkdirSync(join(root, "pkg"), { recursive: true });
   writeFileSync(pkgStamp, rustHash);
 }

@@ -61,7 +61,9 @@ fn word(v: &JsValue) -> Result<Vec<u8>, JsValue> {
         if n.fract() == 0.0 && n.abs() <= MAX_SAFE as f64 {
             return Ok((n as i64).to_string().into_bytes());
         }
-        return Ok(n.to_string().into_bytes());
+        let text: JsValue =
+            js_sys::Number::from(n).to_string_with_radix(10).map(JsValue::from).unwrap_or(JsValue::NULL);
+        return Ok(text.as_string().unwrap_or_default().into_bytes());
     }
     if v.is_bigint() {
         let s: String = js_sys::BigInt::unchecked_from_js_ref(v).to_string(10).map(String::from).unwrap_or_default();
@@ -151,6 +153,27 @@ impl WasmStore {
         let key = self.1.get(handle as usize).ok_or_else(|| js_error(Error::Invalid("unknown key handle".into())))?;
         let v = self.0.incr_by(key, by as i64).map_err(js_error)?;
         Ok(if v.abs() <= MAX_SAFE { v as f64 } else { f64::NAN })
+    }
+
+    /// Runs a command of 2 to 4 string words without building an array (the shim's typed
+    /// methods: `SET`, `SADD`, `HSET`, `GET`, ...).
+    #[wasm_bindgen(js_name = exec3)]
+    pub fn exec3(
+        &mut self,
+        now: f64,
+        a: &str,
+        b: &str,
+        c: Option<String>,
+        d: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let mut words: Vec<&[u8]> = vec![a.as_bytes(), b.as_bytes()];
+        if let Some(c) = &c {
+            words.push(c.as_bytes());
+        }
+        if let Some(d) = &d {
+            words.push(d.as_bytes());
+        }
+        self.0.exec(now.max(0.0) as u64, &words).map(reply_to_js).map_err(js_error)
     }
 
     /// The outgoing delta buffer, encoded, or `undefined` when nothing changed.
@@ -274,6 +297,26 @@ impl WasmReplica {
         let words: Vec<Vec<u8>> = args.iter().map(|v| word(&v)).collect::<Result<_, _>>()?;
         let refs: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
         self.0.exec(now_ms(now), &refs).map(reply_to_js).map_err(js_error)
+    }
+
+    /// Runs a command of 2 to 4 string words without building an array.
+    #[wasm_bindgen(js_name = exec3)]
+    pub fn exec3(
+        &mut self,
+        now: f64,
+        a: &str,
+        b: &str,
+        c: Option<String>,
+        d: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let mut words: Vec<&[u8]> = vec![a.as_bytes(), b.as_bytes()];
+        if let Some(c) = &c {
+            words.push(c.as_bytes());
+        }
+        if let Some(d) = &d {
+            words.push(d.as_bytes());
+        }
+        self.0.exec(now_ms(now), &words).map(reply_to_js).map_err(js_error)
     }
 
     /// Interns a key for [`WasmReplica::incr_by_handle`] (see `Store.intern`).

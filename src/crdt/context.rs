@@ -17,6 +17,7 @@ pub struct Seen {
 }
 
 impl Seen {
+    #[inline]
     fn contains(&self, seq: u64) -> bool {
         if seq <= self.vv {
             return seq >= 1;
@@ -33,6 +34,7 @@ impl Seen {
     }
 
     /// Adds the inclusive range `lo..=hi` (lo ≥ 1).
+    #[inline]
     fn insert_range(&mut self, lo: u64, hi: u64) {
         debug_assert!(lo >= 1 && lo <= hi);
         if hi <= self.vv {
@@ -141,6 +143,7 @@ impl CausalContext {
     }
 
     /// Whether `dot` was seen.
+    #[inline]
     pub fn contains(&self, dot: Dot) -> bool {
         self.seen.get(&dot.replica).is_some_and(|s| s.contains(dot.seq))
     }
@@ -151,6 +154,7 @@ impl CausalContext {
     }
 
     /// The highest seq seen of `replica`, contiguous or not.
+    #[inline]
     pub fn max(&self, replica: ReplicaId) -> u64 {
         self.seen.get(&replica).map_or(0, |s| s.cloud.last().map_or(s.vv, |r| r.1))
     }
@@ -161,6 +165,7 @@ impl CausalContext {
     }
 
     /// Adds one dot.
+    #[inline]
     pub fn insert(&mut self, dot: Dot) {
         if dot.seq == 0 {
             return;

@@ -8,6 +8,7 @@ use std::fmt;
 use std::ops::Deref;
 
 /// Lexicographic byte order, eight bytes per step.
+#[inline(always)]
 fn compare(a: &[u8], b: &[u8]) -> Ordering {
     let n = a.len().min(b.len());
     let mut i = 0;
@@ -51,6 +52,7 @@ impl KeyStr {
 }
 
 impl Ord for KeyStr {
+    #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
         compare(&self.0, &other.0)
     }
@@ -74,6 +76,7 @@ impl Key {
 }
 
 impl Ord for Key {
+    #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
         compare(&self.0, &other.0)
     }
