@@ -50,8 +50,12 @@ export class Db extends Commands {
   constructor(o) {
     super();
     if (!o || (!o.relay && !o.transport)) {
-      throw new CastamereError("ERR open() needs { relay: 'ws://host:port', token } (or a transport)");
+      throw new CastamereError(
+        "ERR open() needs { relay: 'ws://host:port', token } (or transport: a function of handlers returning a transport)",
+      );
     }
+    if (o.transport !== undefined && typeof o.transport !== "function")
+      throw new CastamereError("ERR open({ transport }) takes a function: (handlers) => transport (see js/transport.mjs)");
     if (!o.transport && !o.token)
       throw new CastamereError("ERR open() needs a token for the relay (see `castamere token`)");
     try {
@@ -69,17 +73,26 @@ export class Db extends Commands {
     this._closed = false;
     this._opened = false;
     this.origin = o.origin ? new OriginClient(o.origin, o.originToken ?? o.token, o.fetch) : null;
-    this._newTransport = () =>
-      new RelayTransport({
-        url: o.relay,
-        token: o.token,
+    // Callbacks of a replaced transport (after `suspend`/`resume`) are ignored.
+    this._newTransport = () => {
+      const handlers = {
         replicaId: this._w.replicaId,
-        region: o.region,
-        WebSocket: o.WebSocket,
-        onMessage: (f) => this._onMessage(f),
-        onStatus: (s, why) => this._onStatus(s, why),
-      });
-    this.transport = o.transport ?? this._newTransport();
+        onMessage: (f) => t === this.transport && this._onMessage(f),
+        onStatus: (s, why) => t === this.transport && this._onStatus(s, why),
+        onControl: (m) => t === this.transport && this._onControl(m),
+      };
+      const t = o.transport
+        ? o.transport(handlers)
+        : new RelayTransport({ url: o.relay, token: o.token, region: o.region, WebSocket: o.WebSocket, ...handlers });
+      return t;
+    };
+    // Peers the relay reports connected (its welcome, then join/leave), and whether this
+    // replica missed what the region said while its connection was down.
+    this._connected = new Set();
+    this._welcomed = false;
+    this._welcomeWaiters = [];
+    this._needResync = false;
+    this.transport = this._newTransport();
   }
 
   /**
@@ -100,6 +113,9 @@ export class Db extends Commands {
     this.transport.close();
     this.transport = this._newTransport();
     this._suspended = false;
+    this._welcomed = false;
+    this._connected.clear();
+    this._needResync = true;
     this._opened = false;
     this.transport.connect();
     this._opened = true;
@@ -207,6 +223,7 @@ export class Db extends Commands {
    * missing, or when `budgetMs` ran out (`complete: false`).
    */
   sync({ budgetMs = 300 } = {}) {
+    if (this._needResync) return this._resync(budgetMs);
     const p = this._wait((e) => e.type === "synced", budgetMs + 1000, "sync");
     this._w.sync(Date.now(), budgetMs);
     this._drain();
@@ -250,6 +267,31 @@ export class Db extends Commands {
     this.transport.close();
     for (const w of this._waiters) w.reject(new CastamereError("ECLOSED the store was closed", "ECLOSED"));
     this._waiters = [];
+  }
+
+  /**
+   * The session after the connection was down: this replica cannot know what it missed, so
+   * once the relay's welcome says who is connected it asks one of them for everything.
+   */
+  async _resync(budgetMs) {
+    const t0 = Date.now();
+    if (!this._welcomed) {
+      let timer;
+      const welcomed = await Promise.race([
+        new Promise((r) => this._welcomeWaiters.push(() => r(true))),
+        new Promise((r) => {
+          timer = setTimeout(() => r(false), budgetMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!welcomed) return { peers: 0, fromOrigin: false, complete: false };
+    }
+    this._needResync = false;
+    const left = Math.max(1, budgetMs - (Date.now() - t0));
+    const p = this._wait((e) => e.type === "synced", left + 1000, "sync");
+    this._w.resync(Date.now(), left, [...this._connected]);
+    this._drain();
+    return p;
   }
 
   async _open() {
@@ -393,10 +435,28 @@ export class Db extends Commands {
   _onStatus(status, why) {
     if (status === "refused") {
       this._emit("error", new CastamereError(`ECONNREFUSED the relay refused the connection: ${why}`, "ECONNREFUSED"));
-    } else if (status === "open" && this._opened && !this._closed) {
-      // Back after a disconnection: catch up with the region at once.
-      this._w.sync(Date.now(), this.options.config?.bootstrapBudgetMs ?? 300);
-      this._drain();
+    } else if (status === "closed") {
+      this._welcomed = false;
+      this._connected.clear();
+      if (this._opened && !this._suspended) this._needResync = true;
+    }
+  }
+
+  _onControl(m) {
+    if (m?.type === "welcome") {
+      this._connected = new Set(Array.isArray(m.peers) ? m.peers.map(String) : []);
+      this._welcomed = true;
+      const waiters = this._welcomeWaiters;
+      this._welcomeWaiters = [];
+      for (const w of waiters) w();
+      // Back after a disconnection with no session waiting: catch up with the region at once.
+      if (waiters.length === 0 && this._needResync && this._opened && !this._closed && !this._suspended) {
+        this._resync(this.options.config?.bootstrapBudgetMs ?? 300).catch(() => {});
+      }
+    } else if (m?.type === "join" && typeof m.peer === "string") {
+      this._connected.add(m.peer);
+    } else if (m?.type === "leave" && typeof m.peer === "string") {
+      this._connected.delete(m.peer);
     }
   }
 }

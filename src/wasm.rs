@@ -215,6 +215,7 @@ impl WasmStore {
 // -------------------------------------------------------------------------------------------
 // The replica
 
+use crate::crdt::ReplicaId;
 use crate::sync::{Config, Destination, Event, Level, Origin, Replica};
 
 fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
@@ -400,6 +401,13 @@ impl WasmReplica {
     /// An anti-entropy session within `budgetMs`.
     pub fn sync(&mut self, now: f64, budget_ms: f64) {
         self.0.sync(now_ms(now), now_ms(budget_ms));
+    }
+
+    /// An anti-entropy session after the connection was down: asks one of `connected` (the
+    /// decimal ids the relay reports connected; others are ignored) for what this replica misses.
+    pub fn resync(&mut self, now: f64, budget_ms: f64, connected: Vec<String>) {
+        let ids: Vec<ReplicaId> = connected.iter().filter_map(|p| p.parse().ok()).collect();
+        self.0.resync(now_ms(now), now_ms(budget_ms), &ids);
     }
 
     /// Seals and broadcasts pending writes now.

@@ -178,6 +178,8 @@ struct Session {
     from_origin: bool,
     cold: bool,
     asked_peer: bool,
+    /// Peers in `wait_for` must answer even if they are not (yet) live members.
+    strict: bool,
 }
 
 /// A replica of the keyspace: a sans-IO state machine in the style of quinn-proto.
@@ -454,11 +456,54 @@ impl Replica {
             from_origin: false,
             cold,
             asked_peer: false,
+            strict: false,
         });
         if cold {
             let marks = self.marks();
             self.send(Destination::Region, Message::SyncRequest { from: self.id, nonce, marks, want_data: false });
         }
+        self.check_session(now);
+    }
+
+    /// Runs an anti-entropy session after this replica's connection to the region was down
+    /// (suspended between Worker requests, frozen past the relay's patience, or dropped): it
+    /// cannot know what the region said meanwhile, so it asks one of `connected` (the peers the
+    /// transport reports connected now, e.g. the relay's welcome) for everything it misses,
+    /// preferring the one heard from most recently, and ends when that peer answered and
+    /// nothing is missing, or when `budget_ms` ran out. With no connected peer it runs
+    /// [`Replica::sync`].
+    pub fn resync(&mut self, now: u64, budget_ms: u64, connected: &[ReplicaId]) {
+        let ask = connected
+            .iter()
+            .copied()
+            .filter(|&p| p != self.id)
+            .max_by_key(|p| (self.live.contains(p), self.last_heard.get(p).copied().unwrap_or(0), *p));
+        let Some(peer) = ask else {
+            self.sync(now, budget_ms);
+            return;
+        };
+        self.tick(now);
+        let nonce = self.random();
+        let mut wait_for = BTreeSet::new();
+        wait_for.insert(peer);
+        let mut asked = BTreeSet::new();
+        asked.insert(peer);
+        self.session = Some(Session {
+            nonce,
+            started: now,
+            deadline: now + budget_ms,
+            settle_at: now,
+            wait_for,
+            replied: BTreeMap::new(),
+            asked,
+            asked_origin: false,
+            from_origin: false,
+            cold: false,
+            asked_peer: true,
+            strict: true,
+        });
+        let marks = self.marks();
+        self.send(Destination::Peer(peer), Message::SyncRequest { from: self.id, nonce, marks, want_data: true });
         self.check_session(now);
     }
 
@@ -1182,7 +1227,7 @@ impl Replica {
         let Some(s) = &self.session else { return };
         let nothing_missing =
             s.replied.values().all(|m| m.iter().all(|&(src, v)| src == self.id || v <= self.delivered(src)));
-        let answered = s.wait_for.iter().all(|p| s.replied.contains_key(p) || !self.live.contains(p));
+        let answered = s.wait_for.iter().all(|p| s.replied.contains_key(p) || (!s.strict && !self.live.contains(p)));
         let heard = !s.replied.is_empty() || s.from_origin || !s.cold;
         let done = now >= s.settle_at && answered && nothing_missing && heard;
         if done || now >= s.deadline {

@@ -382,6 +382,20 @@ impl Sim {
                 if let Status::Frozen { until } = self.nodes[i].status {
                     if until <= self.now {
                         self.nodes[i].status = Status::Running;
+                        // Half the thawed replicas act like a Worker's next request or a
+                        // container thawed after its socket was dropped: they resync with
+                        // the peers the relay reports connected.
+                        if self.rng.chance(0.5) {
+                            let now = self.now;
+                            let connected: Vec<_> = self
+                                .running()
+                                .into_iter()
+                                .filter(|&j| j != i && self.connected(j))
+                                .map(|j| self.nodes[j].replica.id())
+                                .collect();
+                            self.nodes[i].replica.resync(now, 300, &connected);
+                            self.drain(i);
+                        }
                     }
                 }
                 if self.nodes[i].status == Status::Running
@@ -465,6 +479,7 @@ impl Sim {
                 if let Some(&i) = r.get(self.rng.below(r.len() as u64) as usize) {
                     let until = self.now + self.rng.range(100, 4 * c.lease_ms);
                     self.nodes[i].status = Status::Frozen { until };
+                    self.disrupted_until(until, spacing);
                     self.faults.push(format!("t={} freeze {} until {until}", self.now, self.nodes[i].replica.id()));
                 }
             }
@@ -473,6 +488,7 @@ impl Sim {
                 if let Some(&i) = r.get(self.rng.below(r.len() as u64) as usize) {
                     let until = self.now + self.rng.range(100, 3 * c.lease_ms);
                     self.nodes[i].partitioned_until = until;
+                    self.disrupted_until(until, spacing);
                     self.faults.push(format!("t={} partition {} until {until}", self.now, self.nodes[i].replica.id()));
                 }
             }
@@ -482,6 +498,16 @@ impl Sim {
                     self.faults.push(format!("t={} cold start {}", self.now, self.nodes[i].replica.id()));
                 }
             }
+        }
+    }
+
+    /// The guarantees hold against one crash at a time: after a crash, the survivors need
+    /// `spacing` of working network to spread and adopt the dead replica's writes. A freeze or
+    /// partition inside that window restarts it when it ends, so the next crash cannot take
+    /// the only holder of a write it never got to pass on.
+    fn disrupted_until(&mut self, until: u64, spacing: u64) {
+        if self.now < self.last_crash + spacing {
+            self.last_crash = self.last_crash.max(until);
         }
     }
 

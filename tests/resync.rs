@@ -1,0 +1,137 @@
+//! Contract: a replica whose connection was down (a Worker between requests, a container
+//! frozen past the relay's patience) catches up with `resync` in one round trip to one
+//! connected peer, and its session does not end before that peer answered.
+#![cfg(not(target_arch = "wasm32"))]
+
+use castamere::sync::{Config, Destination, Event, Replica};
+use castamere::Reply;
+
+/// Moves every transmit of `from` to `to` (the relay), dropping origin traffic; returns how
+/// many messages went.
+fn deliver(from: &mut Replica, to: &mut Replica, now: u64) -> usize {
+    let mut n = 0;
+    while let Some(t) = from.poll_transmit() {
+        match t.destination {
+            Destination::Origin => {}
+            Destination::Peer(p) if p != to.id() => {}
+            _ => {
+                to.handle_message(now, &t.payload).expect("honest bytes");
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Drops everything `r` wants to send (its connection is down).
+fn drop_all(r: &mut Replica) {
+    while r.poll_transmit().is_some() {}
+}
+
+fn synced(r: &mut Replica) -> Option<(usize, bool)> {
+    let mut out = None;
+    while let Some(e) = r.poll_event() {
+        if let Event::Synced { peers, complete, .. } = e {
+            out = Some((peers, complete));
+        }
+    }
+    out
+}
+
+fn views(r: &Replica) -> Reply {
+    r.store().exec_read(&[b"GET", b"views"]).expect("GET")
+}
+
+/// Two replicas that met, then `b` lost its connection while `a` kept writing.
+fn pair_with_b_away() -> (Replica, Replica, u64) {
+    let mut a = Replica::new(1, Config::default());
+    let mut b = Replica::new(2, Config::default());
+    a.start(0);
+    b.start(0);
+    let mut now = 0;
+    while now < 500 {
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        deliver(&mut a, &mut b, now);
+        deliver(&mut b, &mut a, now);
+        now += 5;
+    }
+    a.exec(now, &[b"INCRBY", b"views", b"2"]).expect("write");
+    while now < 1_000 {
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        deliver(&mut a, &mut b, now);
+        deliver(&mut b, &mut a, now);
+        now += 5;
+    }
+    assert_eq!(views(&b), Reply::Int(2));
+    // b goes away (its socket is closed); a writes and its groups reach nobody.
+    for _ in 0..40 {
+        a.exec(now, &[b"INCR", b"views"]).expect("write");
+        a.handle_timeout(now);
+        drop_all(&mut a);
+        now += 1;
+    }
+    synced(&mut b);
+    (a, b, now)
+}
+
+#[test]
+fn a_resync_catches_up_in_one_round_trip_to_one_peer() {
+    let (mut a, mut b, now) = pair_with_b_away();
+    assert_eq!(views(&b), Reply::Int(2), "b missed a's latest writes");
+    b.resync(now, 60, &[1]);
+    assert_eq!(synced(&mut b), None, "the session waits for the asked peer");
+    assert_eq!(deliver(&mut b, &mut a, now), 1, "one request");
+    assert_eq!(deliver(&mut a, &mut b, now + 1), 1, "one reply");
+    assert_eq!(views(&b), Reply::Int(42));
+    assert_eq!(synced(&mut b), Some((1, true)));
+}
+
+#[test]
+fn a_plain_sync_after_the_same_absence_does_not_know_what_it_missed() {
+    // The reason resync exists: a warm session asks only when it knows it lacks something.
+    let (mut a, mut b, now) = pair_with_b_away();
+    b.sync(now, 60);
+    let mut t = now;
+    while b.is_syncing() {
+        t += 1;
+        b.handle_timeout(t);
+        deliver(&mut b, &mut a, t);
+        a.handle_timeout(t);
+        drop_all(&mut a); // a's periodic traffic does not reach b within the budget
+    }
+    assert_eq!(views(&b), Reply::Int(2));
+}
+
+#[test]
+fn a_resync_waits_for_a_peer_that_is_not_yet_a_member_and_ends_at_the_budget() {
+    let (mut a, mut b, now) = pair_with_b_away();
+    // A connected replica b has never heard of: the session waits for it, not for a.
+    b.resync(now, 60, &[99]);
+    drop_all(&mut b);
+    for t in now..now + 59 {
+        b.handle_timeout(t);
+        assert_eq!(synced(&mut b), None, "ended early at t={t}");
+    }
+    b.handle_timeout(now + 60);
+    assert_eq!(synced(&mut b), Some((0, false)));
+    // With no connected peer it is a plain warm session (which ends at once: nothing known missing).
+    b.resync(now + 61, 60, &[]);
+    let mut t = now + 61;
+    while b.is_syncing() {
+        t += 1;
+        b.handle_timeout(t);
+    }
+    assert!(t <= now + 61 + 60);
+    drop_all(&mut a);
+}
+
+#[test]
+fn a_resync_prefers_the_live_peer_heard_most_recently() {
+    let (mut a, mut b, now) = pair_with_b_away();
+    b.resync(now, 60, &[7, 1, 2]);
+    let asked: Vec<Destination> = std::iter::from_fn(|| b.poll_transmit()).map(|t| t.destination).collect();
+    assert_eq!(asked, vec![Destination::Peer(1)], "b asks only a (live, heard from), not itself or strangers");
+    drop_all(&mut a);
+}
