@@ -55,7 +55,9 @@ export class Db extends Commands {
       );
     }
     if (o.transport !== undefined && typeof o.transport !== "function")
-      throw new CastamereError("ERR open({ transport }) takes a function: (handlers) => transport (see js/transport.mjs)");
+      throw new CastamereError(
+        "ERR open({ transport }) takes a function: (handlers) => transport (see js/transport.mjs)",
+      );
     if (!o.transport && !o.token)
       throw new CastamereError("ERR open() needs a token for the relay (see `castamere token`)");
     try {
