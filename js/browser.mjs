@@ -5,6 +5,6 @@ import init from "../pkg/web/castamere.js";
 await init({ module_or_path: new URL("../pkg/web/castamere_bg.wasm", import.meta.url) });
 
 export { AuthError, defineApp, jwtAuth, signJwt, signJwtEs256 } from "./app.mjs";
-export * from "./core.mjs";
+export { CastamereError, randomReplicaId, Store } from "./core.mjs";
 export { Db, OriginClient, open } from "./db.mjs";
 export { RelayTransport } from "./transport.mjs";

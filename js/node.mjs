@@ -13,6 +13,6 @@ export function wasmMemoryBytes() {
 }
 
 export { AuthError, defineApp, jwtAuth, signJwt, signJwtEs256 } from "./app.mjs";
-export * from "./core.mjs";
+export { CastamereError, randomReplicaId, Store } from "./core.mjs";
 export { Db, OriginClient, open } from "./db.mjs";
 export { RelayTransport } from "./transport.mjs";

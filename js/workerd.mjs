@@ -7,6 +7,6 @@ import wasmModule from "../pkg/web/castamere_bg.wasm";
 initSync({ module: wasmModule });
 
 export { AuthError, defineApp, jwtAuth, signJwt, signJwtEs256 } from "./app.mjs";
-export * from "./core.mjs";
+export { CastamereError, randomReplicaId, Store } from "./core.mjs";
 export { Db, OriginClient, open } from "./db.mjs";
 export { RelayTransport } from "./transport.mjs";

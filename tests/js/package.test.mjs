@@ -48,3 +48,23 @@ test("the Worker bundle keeps the wasm as a separate module and reports its size
   assert.match(js, /from\s*"\.\/castamere_bg\.wasm"/);
   assert.doesNotMatch(js, /WebAssembly\.instantiate\(/);
 });
+
+test("the TypeScript declarations cover the public API of every entry", async () => {
+  // tests/types/usage.ts uses the API through the package's exports; tsc fails on a missing or
+  // wrong declaration, and on an @ts-expect-error line that became valid.
+  const tsc = join(root, "node_modules/typescript/bin/tsc");
+  try {
+    execFileSync(process.execPath, [tsc, "-p", join(root, "tests/types")], { cwd: root, encoding: "utf8" });
+  } catch (e) {
+    assert.fail(`tsc found errors:\n${e.stdout}${e.stderr}`);
+  }
+  // Every runtime export of the main entry is declared.
+  const declared = readFileSync(join(root, "js/index.d.ts"), "utf8");
+  const api = await import("castamere");
+  const missing = Object.keys(api).filter(
+    (name) =>
+      !["rethrow", "toBigId", "Commands"].includes(name) &&
+      !new RegExp(`declare (class|function|const) ${name}\\b`).test(declared),
+  );
+  assert.deepEqual(missing, [], "exports without a declaration");
+});

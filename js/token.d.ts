@@ -1,0 +1,14 @@
+// Types of `castamere/token` (Node): the relay's and origin's tokens.
+
+/** Mints a token for `tenant` and `region` ("*" for any region), valid `ttl` seconds (3600). */
+export declare function mintToken(
+  secret: string,
+  claims: { tenant: string; region?: string; ttl?: number; now?: number },
+): string;
+
+/** Checks a token; throws an Error whose message says why it is refused. */
+export declare function verifyToken(
+  secret: string,
+  token: string,
+  now?: number,
+): { tenant: string; region: string; expires: number };
