@@ -1,0 +1,612 @@
+#!/usr/bin/env node
+// `npm run bench`: castamere beside the CRDT libraries people already use (Yjs, Loro,
+// Automerge) and a plain Map, in one run on this machine. Every figure comes with a ratio
+// against a baseline measured in the same run. `npm run bench -- --json bench/results.json`
+// writes the table as JSON; `--quick` runs a smaller version (for a smoke test).
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import * as A from "@automerge/automerge";
+import { Store } from "castamere";
+import { build } from "esbuild";
+import { LoroCounter, LoroDoc, LoroMap } from "loro-crdt";
+import * as Y from "yjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const quick = process.argv.includes("--quick");
+const jsonAt = process.argv.indexOf("--json");
+const KEYS = 1000;
+const keys = Array.from({ length: KEYS }, (_, i) => `page:${i}`);
+const members = Array.from({ length: 64 }, (_, i) => `u${i}`);
+const results = {
+  machine: `${cpus()[0]?.model?.trim()} ×${cpus().length}, ${process.platform} ${process.arch}, node ${process.version}`,
+  date: new Date().toISOString(),
+  quick,
+  sections: {},
+};
+const log = (m) => console.error(m);
+
+/** ops/s of fn over ~ms milliseconds, best of 3 (Automerge gets fewer iterations). */
+function rate(fn, ms = quick ? 120 : 500, batch = 200) {
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    let n = 0;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < ms) {
+      for (let i = 0; i < batch; i++) fn(n + i);
+      n += batch;
+      t = performance.now();
+    }
+    best = Math.max(best, (n / (t - t0)) * 1000);
+  }
+  return best;
+}
+
+// ------------------------------------------------------------------ 1. hot path
+log("1. hot-path operations...");
+function hotPath() {
+  const rows = [];
+  const ops = {
+    "counter increment": {
+      castamere: () => {
+        const s = new Store({ replicaId: 1 });
+        return (i) => s.incr(keys[i % KEYS]);
+      },
+      loro: () => {
+        const d = new LoroDoc();
+        const m = d.getMap("m");
+        const cs = keys.map((k) => m.setContainer(k, new LoroCounter()));
+        return (i) => cs[i % KEYS].increment(1);
+      },
+      yjs: () => {
+        const d = new Y.Doc();
+        const m = d.getMap("m");
+        return (i) => {
+          const k = keys[i % KEYS];
+          m.set(k, (m.get(k) ?? 0) + 1);
+        };
+      },
+      automerge: () => {
+        let d = A.from({ c: Object.fromEntries(keys.map((k) => [k, new A.Counter(0)])) });
+        return (i) => {
+          d = A.change(d, (x) => x.c[keys[i % KEYS]].increment(1));
+        };
+      },
+      map: () => {
+        const m = new Map();
+        const pending = new Map();
+        return (i) => {
+          const k = keys[i % KEYS];
+          const v = (m.get(k) ?? 0) + 1;
+          m.set(k, v);
+          pending.set(k, v);
+          if (i % 4096 === 0) pending.clear();
+        };
+      },
+    },
+    "register set": {
+      castamere: () => {
+        const s = new Store({ replicaId: 1 });
+        return (i) => s.set(keys[i % KEYS], "value");
+      },
+      loro: () => {
+        const m = new LoroDoc().getMap("m");
+        return (i) => m.set(keys[i % KEYS], "value");
+      },
+      yjs: () => {
+        const m = new Y.Doc().getMap("m");
+        return (i) => m.set(keys[i % KEYS], "value");
+      },
+      automerge: () => {
+        let d = A.from({ r: {} });
+        return (i) => {
+          d = A.change(d, (x) => {
+            x.r[keys[i % KEYS]] = "value";
+          });
+        };
+      },
+      map: () => {
+        const m = new Map();
+        const pending = new Map();
+        return (i) => {
+          const k = keys[i % KEYS];
+          const v = { ts: i, value: "value" };
+          m.set(k, v);
+          pending.set(k, v);
+          if (i % 4096 === 0) pending.clear();
+        };
+      },
+    },
+    "set add": {
+      castamere: () => {
+        const s = new Store({ replicaId: 1 });
+        return (i) => s.sadd(keys[i % KEYS], members[i % members.length]);
+      },
+      loro: () => {
+        const m = new LoroDoc().getMap("m");
+        const sets = keys.map((k) => m.setContainer(k, new LoroMap()));
+        return (i) => sets[i % KEYS].set(members[i % members.length], true);
+      },
+      yjs: () => {
+        const m = new Y.Doc().getMap("m");
+        const sets = keys.map((k) => {
+          const s = new Y.Map();
+          m.set(k, s);
+          return s;
+        });
+        return (i) => sets[i % KEYS].set(members[i % members.length], true);
+      },
+      automerge: () => {
+        let d = A.from({ s: Object.fromEntries(keys.map((k) => [k, {}])) });
+        return (i) => {
+          d = A.change(d, (x) => {
+            x.s[keys[i % KEYS]][members[i % members.length]] = true;
+          });
+        };
+      },
+      map: () => {
+        const m = new Map();
+        return (i) => {
+          const k = keys[i % KEYS];
+          let s = m.get(k);
+          if (!s) {
+            s = new Set();
+            m.set(k, s);
+          }
+          s.add(members[i % members.length]);
+        };
+      },
+    },
+    "map field set": {
+      castamere: () => {
+        const s = new Store({ replicaId: 1 });
+        return (i) => s.hset(keys[i % KEYS], members[i % 8], "v");
+      },
+      loro: () => {
+        const m = new LoroDoc().getMap("m");
+        const maps = keys.map((k) => m.setContainer(k, new LoroMap()));
+        return (i) => maps[i % KEYS].set(members[i % 8], "v");
+      },
+      yjs: () => {
+        const m = new Y.Doc().getMap("m");
+        const maps = keys.map((k) => {
+          const s = new Y.Map();
+          m.set(k, s);
+          return s;
+        });
+        return (i) => maps[i % KEYS].set(members[i % 8], "v");
+      },
+      automerge: () => {
+        let d = A.from({ h: Object.fromEntries(keys.map((k) => [k, {}])) });
+        return (i) => {
+          d = A.change(d, (x) => {
+            x.h[keys[i % KEYS]][members[i % 8]] = "v";
+          });
+        };
+      },
+      map: () => {
+        const m = new Map();
+        return (i) => {
+          const k = keys[i % KEYS];
+          let h = m.get(k);
+          if (!h) {
+            h = new Map();
+            m.set(k, h);
+          }
+          h.set(members[i % 8], "v");
+        };
+      },
+    },
+  };
+  for (const [op, libs] of Object.entries(ops)) {
+    const r = {};
+    for (const [lib, make] of Object.entries(libs)) {
+      const fn = make();
+      r[lib] = Math.round(
+        rate(fn, lib === "automerge" ? (quick ? 60 : 250) : undefined, lib === "automerge" ? 20 : 200),
+      );
+    }
+    rows.push({
+      op,
+      opsPerSec: r,
+      castamereVs: {
+        map: r.castamere / r.map,
+        loro: r.castamere / r.loro,
+        yjs: r.castamere / r.yjs,
+        automerge: r.castamere / r.automerge,
+      },
+    });
+  }
+  return rows;
+}
+results.sections.hotPath = hotPath();
+
+// ------------------------------------------------------------------ 2. bytes per update
+log("2. bytes per update...");
+function bytesPerUpdate() {
+  const out = {};
+  // castamere: the delta one operation ships (standalone: it names its replica).
+  const s = new Store({ replicaId: 0x1234_5678_9abcn });
+  const c = (fn) => {
+    fn(0);
+    s.takeDeltas();
+    fn(1);
+    return s.takeDeltas().length;
+  };
+  out.castamere = {
+    "counter increment": c(() => s.incr("page:1")),
+    "register set": c((i) => s.set("page:2", `v${i}`)),
+    "set add": c((i) => s.sadd("page:3", `u${i}`)),
+    "map field set": c((i) => s.hset("page:4", "f", `v${i}`)),
+  };
+  // Marginal bytes per increment when 1,000 keys' increments ship in one delta-group.
+  const group = keys.map((k) => `views:${k}`);
+  for (const k of group) s.incr(k);
+  s.takeDeltas();
+  for (const k of group) s.incr(k);
+  out.castamereIncrementInGroupOf1000 = s.takeDeltas().length / KEYS;
+  // Loro: the update exported after each committed operation.
+  const loro = (fn) => {
+    const d = new LoroDoc();
+    d.setPeerId(0x123456789n);
+    const m = d.getMap("m");
+    const ctx = {
+      d,
+      m,
+      c: m.setContainer("page:1", new LoroCounter()),
+      s: m.setContainer("page:3", new LoroMap()),
+      h: m.setContainer("page:4", new LoroMap()),
+    };
+    fn(ctx, 0);
+    d.commit();
+    const vv = d.oplogVersion();
+    fn(ctx, 1);
+    d.commit();
+    return d.export({ mode: "update", from: vv }).length;
+  };
+  out.loro = {
+    "counter increment": loro((x) => x.c.increment(1)),
+    "register set": loro((x, i) => x.m.set("page:2", `v${i}`)),
+    "set add": loro((x, i) => x.s.set(`u${i}`, true)),
+    "map field set": loro((x, i) => x.h.set("f", `v${i}`)),
+  };
+  // Yjs: the update of each transaction.
+  const yjs = (fn) => {
+    const d = new Y.Doc();
+    const m = d.getMap("m");
+    const sm = new Y.Map();
+    const hm = new Y.Map();
+    m.set("page:3", sm);
+    m.set("page:4", hm);
+    fn({ m, sm, hm }, 0);
+    let size = 0;
+    d.on("update", (u) => {
+      size = u.length;
+    });
+    fn({ m, sm, hm }, 1);
+    return size;
+  };
+  out.yjs = {
+    "counter increment": yjs(({ m }) => m.set("page:1", (m.get("page:1") ?? 0) + 1)),
+    "register set": yjs(({ m }, i) => m.set("page:2", `v${i}`)),
+    "set add": yjs(({ sm }, i) => sm.set(`u${i}`, true)),
+    "map field set": yjs(({ hm }, i) => hm.set("f", `v${i}`)),
+  };
+  // Automerge: the change of each operation.
+  const am = (fn) => {
+    let d = A.from({ c: { "page:1": new A.Counter(0) }, r: {}, s: { "page:3": {} }, h: { "page:4": {} } });
+    d = A.change(d, (x) => fn(x, 0));
+    d = A.change(d, (x) => fn(x, 1));
+    return A.getLastLocalChange(d).length;
+  };
+  out.automerge = {
+    "counter increment": am((x) => x.c["page:1"].increment(1)),
+    "register set": am((x, i) => {
+      x.r["page:2"] = `v${i}`;
+    }),
+    "set add": am((x, i) => {
+      x.s["page:3"][`u${i}`] = true;
+    }),
+    "map field set": am((x, i) => {
+      x.h["page:4"].f = `v${i}`;
+    }),
+  };
+  return out;
+}
+results.sections.bytesPerUpdate = bytesPerUpdate();
+
+// ------------------------------------------------------------------ 3. many writers (B3.1)
+log("3. many writers...");
+function manyWriters() {
+  const N = quick ? 300 : 1540;
+  const out = {};
+  const time = (fn) => {
+    const t0 = performance.now();
+    const bytes = fn();
+    return { ms: performance.now() - t0, bytes };
+  };
+  out.castamere = time(() => {
+    const updates = [];
+    for (let i = 0; i < N; i++) {
+      const s = new Store({ replicaId: i + 1 });
+      s.hset("map", `k${i}`, `v${i}`);
+      updates.push(s.takeDeltas());
+    }
+    const t = new Store({ replicaId: N + 1 });
+    for (const u of updates) t.applyDeltas(u);
+    if (t.exec(["HLEN", "map"]) !== N) throw new Error("castamere merge lost fields");
+    return updates.reduce((n, u) => n + u.length, 0);
+  });
+  out.loro = time(() => {
+    const updates = [];
+    for (let i = 0; i < N; i++) {
+      const d = new LoroDoc();
+      d.getMap("map").set(`k${i}`, `v${i}`);
+      updates.push(d.export({ mode: "update" }));
+    }
+    const t = new LoroDoc();
+    t.importBatch(updates);
+    if (t.getMap("map").size !== N) throw new Error("loro merge lost fields");
+    return updates.reduce((n, u) => n + u.length, 0);
+  });
+  out.yjs = time(() => {
+    const updates = [];
+    for (let i = 0; i < N; i++) {
+      const d = new Y.Doc();
+      d.getMap("map").set(`k${i}`, `v${i}`);
+      updates.push(Y.encodeStateAsUpdate(d));
+    }
+    const t = new Y.Doc();
+    for (const u of updates) Y.applyUpdate(t, u);
+    if (t.getMap("map").size !== N) throw new Error("yjs merge lost fields");
+    return updates.reduce((n, u) => n + u.length, 0);
+  });
+  out.automerge = time(() => {
+    const changes = [];
+    const base = A.from({ map: {} });
+    for (let i = 0; i < N; i++) {
+      const d = A.change(A.clone(base), (x) => {
+        x.map[`k${i}`] = `v${i}`;
+      });
+      changes.push(A.getLastLocalChange(d));
+    }
+    let [t] = A.applyChanges(A.clone(base), changes);
+    if (Object.keys(t.map).length !== N) throw new Error("automerge merge lost fields");
+    t = null;
+    return changes.reduce((n, u) => n + u.length, 0);
+  });
+  return { writers: N, results: out };
+}
+results.sections.manyWriters = manyWriters();
+
+// ------------------------------------------------------------------ 4. cold start and size
+log("4. cold start and size...");
+async function coldStart() {
+  const gz = (file) => gzipSync(readFileSync(file), { level: 9 }).length;
+  const yjsBundle = await build({
+    stdin: { contents: "export * from 'yjs';", resolveDir: root },
+    bundle: true,
+    minify: true,
+    format: "esm",
+    write: false,
+    logLevel: "silent",
+  });
+  const sizes = {
+    castamere: gz(join(root, "pkg/web/castamere_bg.wasm")),
+    loro: gz(join(root, "node_modules/loro-crdt/nodejs/loro_wasm_bg.wasm")),
+    automerge: gz(join(root, "node_modules/@automerge/automerge/dist/automerge.wasm")),
+    yjs: gzipSync(yjsBundle.outputFiles[0].contents, { level: 9 }).length,
+  };
+  // In a fresh process each: compile + instantiate the module and serve a first command.
+  const probes = {
+    castamere: `const { readFileSync } = await import("node:fs"); const t0 = performance.now();
+      const g = await import(${JSON.stringify(join(root, "pkg/web/castamere.js"))});
+      g.initSync({ module: new WebAssembly.Module(readFileSync(${JSON.stringify(join(root, "pkg/web/castamere_bg.wasm"))})) });
+      const s = new g.Store(1n); s.exec(["INCR", "views"], Date.now());`,
+    loro: `const t0 = performance.now(); const L = await import("loro-crdt"); const d = new L.LoroDoc(); d.getMap("m").set("views", 1);`,
+    automerge: `const t0 = performance.now(); const A = await import("@automerge/automerge"); A.change(A.init(), (d) => { d.views = 1; });`,
+    yjs: `const t0 = performance.now(); const Y = await import("yjs"); new Y.Doc().getMap("m").set("views", 1);`,
+  };
+  const ms = {};
+  for (const [lib, code] of Object.entries(probes)) {
+    const runs = [];
+    for (let i = 0; i < (quick ? 2 : 5); i++) {
+      const out = execFileSync(
+        process.execPath,
+        ["--input-type=module", "-e", `${code} console.log(performance.now() - t0);`],
+        {
+          cwd: root,
+          encoding: "utf8",
+        },
+      );
+      runs.push(Number(out.trim()));
+    }
+    ms[lib] = runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+  }
+  return { gzippedBytes: sizes, firstCommandMs: ms, note: "Yjs is JavaScript: its size is its minified bundle" };
+}
+results.sections.coldStart = await coldStart();
+
+// ------------------------------------------------------------------ 5. bootstrap
+log("5. bootstrap from a snapshot...");
+function bootstrap() {
+  const N = quick ? 20_000 : 100_000;
+  const out = {};
+  const measure = (make, load) => {
+    const snap = make();
+    const t0 = performance.now();
+    const first = load(snap);
+    const ms = performance.now() - t0;
+    if (first !== 1) throw new Error(`bootstrap read ${first}`);
+    return { ms, bytes: snap.length };
+  };
+  out.castamere = measure(
+    () => {
+      const s = new Store({ replicaId: 1 });
+      for (let i = 0; i < N; i++) s.incr(`k${i}`);
+      return s.snapshot();
+    },
+    (snap) => {
+      const s = new Store({ replicaId: 2 });
+      s.applyDeltas(snap);
+      return s.get("k77");
+    },
+  );
+  out.loro = measure(
+    () => {
+      const d = new LoroDoc();
+      const m = d.getMap("m");
+      for (let i = 0; i < N; i++) m.set(`k${i}`, 1);
+      return d.export({ mode: "snapshot" });
+    },
+    (snap) => {
+      const d = new LoroDoc();
+      d.import(snap);
+      return d.getMap("m").get("k77");
+    },
+  );
+  out.yjs = measure(
+    () => {
+      const d = new Y.Doc();
+      const m = d.getMap("m");
+      d.transact(() => {
+        for (let i = 0; i < N; i++) m.set(`k${i}`, 1);
+      });
+      return Y.encodeStateAsUpdate(d);
+    },
+    (snap) => {
+      const d = new Y.Doc();
+      Y.applyUpdate(d, snap);
+      return d.getMap("m").get("k77");
+    },
+  );
+  out.automerge = measure(
+    () => {
+      const d = A.change(A.init(), (x) => {
+        x.m = {};
+        for (let i = 0; i < N; i++) x.m[`k${i}`] = 1;
+      });
+      return A.save(d);
+    },
+    (snap) => A.load(snap).m.k77,
+  );
+  return { keys: N, results: out };
+}
+results.sections.bootstrap = bootstrap();
+
+// ------------------------------------------------------------------ 6-8. sub-benchmarks
+const sub = (what, cmd, args) => {
+  log(`${what}...`);
+  const file = join(tmpdir(), `castamere-bench-${process.pid}-${what.replace(/\W+/g, "-")}.json`);
+  const r = spawnSync(cmd, [...args, "--json", file, ...(quick ? ["--quick"] : [])], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  if (r.status !== 0) throw new Error(`${what} failed`);
+  return JSON.parse(readFileSync(file, "utf8"));
+};
+results.sections.relay = sub("6. relay end to end", process.execPath, ["bench/relay.mjs"]);
+results.sections.sync = sub("7. sync bandwidth (simulator)", "cargo", [
+  "run",
+  "-q",
+  "--release",
+  "--example",
+  "sync_bench",
+  "--",
+]);
+results.sections.origin = sub("8. origin batching", process.execPath, ["bench/origin.mjs"]);
+
+// ------------------------------------------------------------------ the table
+const f = (n) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(n >= 10 ? 1 : 2));
+const x = (n) => `${n.toFixed(n >= 10 ? 0 : 1)}×`;
+const lines = [];
+const miss = (ok) => (ok ? "" : "  (MISS)");
+lines.push(`castamere benchmarks — ${results.machine}${quick ? " (quick run)" : ""}`);
+lines.push("");
+lines.push("1. Hot path from JS, 1,000 hot keys (operations/s; ratio castamere : peer)");
+lines.push("   operation           castamere      Loro       Yjs  Automerge    Map   | vs Map  vs Loro  vs Yjs");
+for (const r of results.sections.hotPath) {
+  const o = r.opsPerSec;
+  lines.push(
+    `   ${r.op.padEnd(18)} ${f(o.castamere).padStart(10)} ${f(o.loro).padStart(9)} ${f(o.yjs).padStart(9)} ${f(o.automerge).padStart(9)} ${f(o.map).padStart(11)} | ` +
+      `${x(r.castamereVs.map).padStart(5)} ${x(r.castamereVs.loro).padStart(7)} ${x(r.castamereVs.yjs).padStart(7)}`,
+  );
+}
+const inc = results.sections.hotPath[0];
+lines.push(
+  `   targets: increments >= 2,000,000/s${miss(inc.opsPerSec.castamere >= 2e6)}; >= 5× Loro${miss(inc.castamereVs.loro >= 5)}; >= 10× Yjs${miss(inc.castamereVs.yjs >= 10)}`,
+);
+lines.push("");
+const b = results.sections.bytesPerUpdate;
+lines.push("2. Bytes per update as shipped to a peer (one operation)");
+lines.push("   operation           castamere   Loro    Yjs  Automerge");
+for (const op of Object.keys(b.castamere)) {
+  lines.push(
+    `   ${op.padEnd(18)} ${String(b.castamere[op]).padStart(9)} ${String(b.loro[op]).padStart(6)} ${String(b.yjs[op]).padStart(6)} ${String(b.automerge[op]).padStart(10)}`,
+  );
+}
+lines.push(
+  `   an increment alone: ${b.castamere["counter increment"]} B (it names its 7-byte replica id); in a group of 1,000: ${b.castamereIncrementInGroupOf1000.toFixed(1)} B each. target <= 16 B${miss(b.castamere["counter increment"] <= 16)}`,
+);
+lines.push("");
+const mw = results.sections.manyWriters;
+lines.push(`3. Many writers: ${mw.writers} replicas each set one field of one map, merged into one (B3.1)`);
+for (const [lib, r] of Object.entries(mw.results)) {
+  lines.push(
+    `   ${lib.padEnd(10)} ${f(r.ms).padStart(8)} ms ${String(r.bytes).padStart(9)} bytes   (${x(r.ms / mw.results.castamere.ms)} castamere's time)`,
+  );
+}
+lines.push("");
+const cs = results.sections.coldStart;
+lines.push("4. Cold start (fresh process: compile, instantiate, first command) and gzipped size");
+for (const lib of Object.keys(cs.gzippedBytes)) {
+  lines.push(
+    `   ${lib.padEnd(10)} ${f(cs.firstCommandMs[lib]).padStart(7)} ms ${String(cs.gzippedBytes[lib]).padStart(9)} bytes gzipped`,
+  );
+}
+lines.push(
+  `   targets: <= 150 KB gzipped${miss(cs.gzippedBytes.castamere <= 150 * 1024)}; <= 5 ms to first command${miss(cs.firstCommandMs.castamere <= 5)}`,
+);
+lines.push("");
+const bs = results.sections.bootstrap;
+lines.push(`5. Bootstrap: load a ${bs.keys.toLocaleString("en-US")}-key snapshot and answer a first read`);
+for (const [lib, r] of Object.entries(bs.results)) {
+  lines.push(
+    `   ${lib.padEnd(10)} ${f(r.ms).padStart(8)} ms ${String(r.bytes).padStart(10)} bytes   (${x(r.ms / bs.results.castamere.ms)} castamere's time)`,
+  );
+}
+lines.push("");
+const rl = results.sections.relay;
+lines.push("6. Relay end to end: a write on one replica → visible at another");
+lines.push(
+  `   castamere p50 ${rl.castamere.p50Ms.toFixed(3)} ms  p99 ${rl.castamere.p99Ms.toFixed(3)} ms; raw ws through the same relay p50 ${rl.rawWs.p50Ms.toFixed(3)} ms  p99 ${rl.rawWs.p99Ms.toFixed(3)} ms`,
+);
+lines.push(
+  `   p50 ratio ${rl.p50Ratio.toFixed(2)}× (target <= 1.5×${miss(rl.p50Ratio <= 1.5)}); relay ${rl.relay.messagesOutPerSec.toLocaleString("en-US")} messages/s out on one core`,
+);
+lines.push("");
+lines.push("7. Sync bandwidth (deterministic simulator, 16 replicas)");
+for (const w of results.sections.sync) {
+  lines.push(
+    `   ${w.name}: ${w.peerBytesPerUpdate.toFixed(0)} B/update all messages (${w.peerPayloadBytesPerUpdate.toFixed(0)} B delta payloads) vs ` +
+      `classic delta-interval ${w.classicBytesPerUpdate.toFixed(0)} B, full state ${f(w.fullStateBytesPerUpdate)} B (${(w.peerBytesPerUpdate / w.fullStateBytesPerUpdate).toFixed(4)} of it)`,
+  );
+}
+lines.push("");
+const og = results.sections.origin;
+lines.push("8. Origin batching");
+lines.push(
+  `   ${og.edge.writes.toLocaleString("en-US")} edge writes over ${og.edge.keys} Zipf keys from ${og.edge.replicas} replicas: ${og.edge.originRequests} origin requests, ` +
+    `${og.edge.writesPerOriginRequest.toFixed(0)} writes per request (1 in the traditional design), ${og.edge.requestBytesPerWrite.toFixed(2)} request bytes per write`,
+);
+lines.push(
+  `   origin ingest: ${og.ingest.batchesPerSec.toLocaleString("en-US")} batches/s, ${og.ingest.deltasPerSec.toLocaleString("en-US")} key deltas/s (durable SQLite, one transaction per batch)`,
+);
+const table = lines.join("\n");
+console.log(table);
+results.table = table;
+if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], `${JSON.stringify(results, null, 2)}\n`);
