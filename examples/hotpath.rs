@@ -1,23 +1,45 @@
 //! Native timing of the store's hot paths (a quick profile aid; the benchmark is bench/).
+//! `cargo run --release --example hotpath [incr|handle|set]`
 use castamere::Store;
 use std::time::Instant;
 
 fn main() {
+    let only = std::env::args().nth(1);
+    let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let keys: Vec<String> = (0..1000).map(|i| format!("page:{i}:views")).collect();
-    let mut s = Store::new(1);
-    let n = 2_000_000;
-    let t = Instant::now();
-    for i in 0..n {
-        s.incr_by(keys[i % 1000].as_bytes(), 1).unwrap();
-        if i % 4096 == 0 {
-            s.take_delta();
+    let n = 4_000_000;
+    if run("incr") {
+        let mut s = Store::new(1);
+        let t = Instant::now();
+        for i in 0..n {
+            s.incr_by(keys[i % 1000].as_bytes(), 1).unwrap();
+            if i % 4096 == 0 {
+                s.take_delta();
+            }
         }
+        println!("incr_by: {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
     }
-    let el = t.elapsed();
-    println!("incr_by: {:.0} ns/op", el.as_nanos() as f64 / n as f64);
-    let t = Instant::now();
-    for i in 0..n {
-        s.exec(0, &[b"SET", keys[i % 1000].as_bytes(), b"v"]).ok();
+    if run("handle") {
+        let mut s = Store::new(1);
+        let handles: Vec<u32> = keys.iter().map(|k| s.intern(k.as_bytes()).expect("short key")).collect();
+        let t = Instant::now();
+        for i in 0..n {
+            s.incr_by_handle(handles[i % 1000], 1).unwrap();
+            if i % 4096 == 0 {
+                s.take_delta();
+            }
+        }
+        println!("incr_by_handle: {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
     }
-    println!("set(wrongtype): {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
+    if run("set") {
+        let mut s = Store::new(1);
+        let t = Instant::now();
+        for i in 0..n {
+            s.exec(0, &[b"SET", keys[i % 1000].as_bytes(), b"v"]).unwrap();
+            if i % 4096 == 0 {
+                s.take_delta();
+            }
+        }
+        println!("set: {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
+    }
 }

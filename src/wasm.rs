@@ -87,14 +87,10 @@ fn replica_id(v: &JsValue) -> Result<u64, JsValue> {
     }
 }
 
-/// The store as seen from JavaScript (the shim's `Store` wraps it). `keys` holds keys the
-/// shim interned, so hot paths pass a small integer instead of copying a string each call.
+/// The store as seen from JavaScript (the shim's `Store` wraps it). Hot keys are interned
+/// by the store, so hot paths pass a small integer instead of copying a string each call.
 #[wasm_bindgen(js_name = Store)]
-pub struct WasmStore(crate::Store, Vec<Box<[u8]>>);
-
-/// Most keys the shim may intern, and the longest key it interns.
-const MAX_INTERNED: usize = 1 << 16;
-const MAX_INTERNED_KEY: usize = 64;
+pub struct WasmStore(crate::Store);
 
 #[wasm_bindgen(js_class = Store)]
 impl WasmStore {
@@ -113,7 +109,7 @@ impl WasmStore {
         if let Some(v) = max_value_bytes {
             limits.max_value_bytes = v as usize;
         }
-        Ok(WasmStore(crate::Store::with_limits(replica_id(&replica_id_value)?, limits), Vec::new()))
+        Ok(WasmStore(crate::Store::with_limits(replica_id(&replica_id_value)?, limits)))
     }
 
     /// Runs one command; `now` is the caller's wall clock in milliseconds.
@@ -137,11 +133,7 @@ impl WasmStore {
     /// Interns `key` for the hot paths: its handle, or -1 when the table is full or the key
     /// is long (the caller then passes the string).
     pub fn intern(&mut self, key: &str) -> i32 {
-        if self.1.len() >= MAX_INTERNED || key.len() > MAX_INTERNED_KEY {
-            return -1;
-        }
-        self.1.push(Box::from(key.as_bytes()));
-        (self.1.len() - 1) as i32
+        self.0.intern(key.as_bytes()).map_or(-1, |h| h as i32)
     }
 
     /// [`WasmStore::incr_by`] on an interned key.
@@ -150,8 +142,7 @@ impl WasmStore {
         if by.fract() != 0.0 || by.abs() > MAX_SAFE as f64 {
             return Err(js_error(Error::NotInteger));
         }
-        let key = self.1.get(handle as usize).ok_or_else(|| js_error(Error::Invalid("unknown key handle".into())))?;
-        let v = self.0.incr_by(key, by as i64).map_err(js_error)?;
+        let v = self.0.incr_by_handle(handle, by as i64).map_err(js_error)?;
         Ok(if v.abs() <= MAX_SAFE { v as f64 } else { f64::NAN })
     }
 
@@ -275,7 +266,7 @@ fn config(replica: u64, options: &JsValue) -> Result<Config, JsValue> {
 
 /// A networked replica's state machine as seen from JavaScript (the shim's `open()` drives it).
 #[wasm_bindgen(js_name = Replica)]
-pub struct WasmReplica(Replica, Vec<Box<[u8]>>);
+pub struct WasmReplica(Replica);
 
 #[wasm_bindgen(js_class = Replica)]
 impl WasmReplica {
@@ -284,7 +275,7 @@ impl WasmReplica {
     pub fn new(replica_id_value: JsValue, options: JsValue) -> Result<WasmReplica, JsValue> {
         console_error_panic_hook::set_once();
         let id = replica_id(&replica_id_value)?;
-        Ok(WasmReplica(Replica::new(id, config(id, &options)?), Vec::new()))
+        Ok(WasmReplica(Replica::new(id, config(id, &options)?)))
     }
 
     /// This replica's id, as a decimal string.
@@ -322,11 +313,7 @@ impl WasmReplica {
 
     /// Interns a key for [`WasmReplica::incr_by_handle`] (see `Store.intern`).
     pub fn intern(&mut self, key: &str) -> i32 {
-        if self.1.len() >= MAX_INTERNED || key.len() > MAX_INTERNED_KEY {
-            return -1;
-        }
-        self.1.push(Box::from(key.as_bytes()));
-        (self.1.len() - 1) as i32
+        self.0.intern(key.as_bytes()).map_or(-1, |h| h as i32)
     }
 
     /// `INCRBY` on an interned key: the new value, or NaN beyond ±2^53.
@@ -335,8 +322,7 @@ impl WasmReplica {
         if by.fract() != 0.0 || by.abs() > MAX_SAFE as f64 {
             return Err(js_error(Error::NotInteger));
         }
-        let key = self.1.get(handle as usize).ok_or_else(|| js_error(Error::Invalid("unknown key handle".into())))?;
-        let v = self.0.incr_by(now_ms(now), key, by as i64).map_err(js_error)?;
+        let v = self.0.incr_by_handle(now_ms(now), handle, by as i64).map_err(js_error)?;
         Ok(if v.abs() <= MAX_SAFE { v as f64 } else { f64::NAN })
     }
 

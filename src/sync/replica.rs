@@ -409,6 +409,19 @@ impl Replica {
         Ok(r)
     }
 
+    /// Interns a key for [`Replica::incr_by_handle`] (see [`Store::intern`]).
+    pub fn intern(&mut self, key: &[u8]) -> Option<u32> {
+        self.store.intern(key)
+    }
+
+    /// `INCRBY` on an interned key (see [`Store::incr_by_handle`]).
+    pub fn incr_by_handle(&mut self, now: u64, handle: u32, by: i64) -> Result<i64> {
+        self.tick(now);
+        let r = self.store.incr_by_handle(handle, by)?;
+        self.after_write(now);
+        Ok(r)
+    }
+
     fn after_write(&mut self, now: u64) {
         if self.store.has_outgoing() && self.seal_at.is_none() {
             self.seal_at = Some(now + self.config.delta_interval_ms);

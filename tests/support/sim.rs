@@ -446,7 +446,13 @@ impl Sim {
         };
         let words: Vec<&[u8]> = cmd.iter().map(|w| w.as_bytes()).collect();
         let now = self.now;
-        let r = self.nodes[i].replica.exec(now, &words);
+        // Half the increments take the interned-key path of the JS shim's typed methods.
+        let r = if cmd[0] == "INCRBY" && self.rng.chance(0.5) {
+            let h = self.nodes[i].replica.intern(words[1]).expect("short key");
+            self.nodes[i].replica.incr_by_handle(now, h, n).map(Reply::Int)
+        } else {
+            self.nodes[i].replica.exec(now, &words)
+        };
         assert!(r.is_ok(), "{cmd:?} failed: {:?}", r.err());
         self.truth.writes += 1;
         if kind <= 3 {
