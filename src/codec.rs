@@ -17,6 +17,20 @@
 //! set      = n (member:bytes n' dot*n')*n          hash/map = map
 //! dot      = replica-index seq                     dots strictly ascending in each store
 //! ```
+//!
+//! A delta-group (one writer's dots `lo+1..=hi`, shipped with `source`, `lo` and `hi` beside
+//! it in a sync message or batch) has a shorter form that leaves out what those three say:
+//!
+//! ```text
+//! group    = 0xC3 others own ctx keyspace           the table is [source] + others
+//! others   = n (id)*n                               ascending, never the source
+//! own      = m (gap span)*m                         the source's other dots, all ≤ lo, as
+//!                                                   ranges going down from lo: the first
+//!                                                   tops at lo - gap, the next at the
+//!                                                   previous bottom - 2 - gap
+//! ctx      = as above, for the others (indexes ≥ 1); absent when there are none
+//! dot      = 0 age | index seq                      the source's dots as age = hi - seq
+//! ```
 
 use std::fmt;
 
@@ -30,6 +44,20 @@ use crate::store::Keyspace;
 pub const MAGIC_DELTA: u8 = 0xC1;
 /// First byte of an encoded full state.
 pub const MAGIC_STATE: u8 = 0xC2;
+/// First byte of a delta-group encoded relative to its writer and range.
+pub const MAGIC_GROUP: u8 = 0xC3;
+
+/// What a delta-group's envelope says: its writer and the range of the writer's dots,
+/// `lo+1..=hi`, that its context holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupFrame {
+    /// The writer.
+    pub source: ReplicaId,
+    /// The range starts after `lo`...
+    pub lo: u64,
+    /// ...and ends at `hi`.
+    pub hi: u64,
+}
 /// Deepest nesting of maps accepted.
 pub const MAX_DEPTH: usize = 8;
 
@@ -202,18 +230,28 @@ impl<'a> Reader<'a> {
 struct Enc<'r> {
     w: Writer,
     replicas: &'r [ReplicaId],
+    /// In the group form: the writer (index 0, its dots as ages) and `hi`; `replicas` then
+    /// holds the others, at indexes 1...
+    group: Option<GroupFrame>,
 }
 
 impl Enc<'_> {
     fn index(&self, r: ReplicaId) -> u64 {
         // Every replica of the blob is in the table: it was collected from the blob itself.
-        self.replicas.binary_search(&r).map_or(0, |i| i as u64)
+        match self.group {
+            Some(g) if g.source == r => 0,
+            Some(_) => self.replicas.binary_search(&r).map_or(0, |i| i as u64 + 1),
+            None => self.replicas.binary_search(&r).map_or(0, |i| i as u64),
+        }
     }
 
     fn dot(&mut self, d: Dot) {
         let i = self.index(d.replica);
         self.w.varint(i);
-        self.w.varint(d.seq);
+        match self.group {
+            Some(g) if g.source == d.replica => self.w.varint(g.hi - d.seq),
+            _ => self.w.varint(d.seq),
+        }
     }
 
     fn dotfun<V>(&mut self, f: &DotFun<V>, mut val: impl FnMut(&mut Writer, &V)) {
@@ -290,7 +328,7 @@ fn collect_replicas(c: &Causal<Keyspace>) -> Vec<ReplicaId> {
 
 fn encode(magic: u8, c: &Causal<Keyspace>) -> Vec<u8> {
     let replicas = collect_replicas(c);
-    let mut e = Enc { w: Writer::new(), replicas: &replicas };
+    let mut e = Enc { w: Writer::new(), replicas: &replicas, group: None };
     e.w.u8(magic);
     e.w.varint(replicas.len() as u64);
     for r in &replicas {
@@ -306,6 +344,49 @@ pub fn encode_delta(c: &Causal<Keyspace>) -> Vec<u8> {
     encode(MAGIC_DELTA, c)
 }
 
+/// Encodes a delta-group of `frame.source`'s dots `lo+1..=hi` in the group form, which its
+/// receiver decodes with the same frame ([`decode_framed`]). A delta whose context does not
+/// hold the whole range is encoded as a plain delta (which [`decode_framed`] reads too).
+pub fn encode_group(c: &Causal<Keyspace>, frame: GroupFrame) -> Vec<u8> {
+    let GroupFrame { source, lo, hi } = frame;
+    let holds_range = c.ctx.ranges().any(|(r, a, b)| r == source && a <= lo + 1 && b >= hi);
+    let beyond = c.ctx.ranges().any(|(r, _, b)| r == source && b > hi);
+    if lo >= hi || !holds_range || beyond {
+        return encode_delta(c);
+    }
+    // The writer's dots outside the range, highest first, and the others' context.
+    let mut own: Vec<(u64, u64)> = Vec::new();
+    let mut ctx = CausalContext::new();
+    for (r, a, b) in c.ctx.ranges() {
+        if r != source {
+            ctx.insert_range(r, a, b);
+        } else if a <= lo {
+            own.push((a, b.min(lo)));
+        }
+    }
+    own.reverse();
+    let mut others = collect_replicas(c);
+    others.retain(|&r| r != source);
+    let mut e = Enc { w: Writer::new(), replicas: &others, group: Some(frame) };
+    e.w.u8(MAGIC_GROUP);
+    e.w.varint(others.len() as u64);
+    for r in &others {
+        e.w.varint(*r);
+    }
+    e.w.varint(own.len() as u64);
+    let mut top = lo;
+    for (a, b) in own {
+        e.w.varint(top - b);
+        e.w.varint(b - a);
+        top = a.saturating_sub(2);
+    }
+    if !others.is_empty() {
+        e.ctx(&ctx);
+    }
+    e.map(&c.store);
+    e.w.buf
+}
+
 /// Encodes a full state (joined with a full join on arrival).
 pub fn encode_state(c: &Causal<Keyspace>) -> Vec<u8> {
     encode(MAGIC_STATE, c)
@@ -319,6 +400,8 @@ struct Dec<'a> {
     replicas: Vec<ReplicaId>,
     ctx: CausalContext,
     limits: DecodeLimits,
+    /// In the group form: `replicas[0]` is the writer, whose dots come as ages below `hi`.
+    group: Option<GroupFrame>,
 }
 
 impl Dec<'_> {
@@ -328,7 +411,13 @@ impl Dec<'_> {
             .replicas
             .get(usize::try_from(i).unwrap_or(usize::MAX))
             .ok_or(DecodeError::Invalid("dot names a replica outside the replica table"))?;
-        let seq = self.r.varint()?;
+        let seq = match self.group {
+            Some(g) if i == 0 => {
+                let age = self.r.varint()?;
+                g.hi.checked_sub(age).ok_or(DecodeError::Invalid("dot older than the writer's first write"))?
+            }
+            _ => self.r.varint()?,
+        };
         if seq == 0 {
             return Err(DecodeError::Invalid("dot with sequence number 0"));
         }
@@ -364,6 +453,9 @@ impl Dec<'_> {
             if last.is_some_and(|l| l >= i) {
                 return Err(DecodeError::Invalid("context replicas not in ascending order"));
             }
+            if i == 0 && self.group.is_some() {
+                return Err(DecodeError::Invalid("the group's writer in the others' context"));
+            }
             last = Some(i);
             let replica = *self
                 .replicas
@@ -389,6 +481,25 @@ impl Dec<'_> {
             if vv == 0 && m == 0 {
                 return Err(DecodeError::Invalid("empty context entry"));
             }
+        }
+        Ok(())
+    }
+
+    /// The group form's context of the writer: the frame's range and the ranges below it.
+    fn own_ctx(&mut self, g: GroupFrame) -> Result<(), DecodeError> {
+        self.ctx.insert_range(g.source, g.lo + 1, g.hi);
+        let m = self.r.count(2)?;
+        let mut top = g.lo;
+        for _ in 0..m {
+            let gap = self.r.varint()?;
+            let span = self.r.varint()?;
+            let b = top.checked_sub(gap).ok_or(DecodeError::Invalid("writer's context range below its first write"))?;
+            let a = b.checked_sub(span).ok_or(DecodeError::Invalid("writer's context range below its first write"))?;
+            if a == 0 {
+                return Err(DecodeError::Invalid("writer's context range below its first write"));
+            }
+            self.ctx.insert_range(g.source, a, b);
+            top = a.saturating_sub(2);
         }
         Ok(())
     }
@@ -559,7 +670,7 @@ pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<Blob, DecodeError> {
         }
         replicas.push(id);
     }
-    let mut d = Dec { r, replicas, ctx: CausalContext::new(), limits };
+    let mut d = Dec { r, replicas, ctx: CausalContext::new(), limits, group: None };
     d.ctx()?;
     let store = d.map(0)?;
     if !d.r.is_empty() {
@@ -567,6 +678,41 @@ pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<Blob, DecodeError> {
     }
     let c = Causal::new(store, d.ctx);
     Ok(if magic == MAGIC_DELTA { Blob::Delta(c) } else { Blob::State(c) })
+}
+
+/// Decodes a delta-group from untrusted bytes, given what its envelope says (`frame`): the
+/// group form ([`encode_group`]) or any blob [`decode`] reads.
+pub fn decode_framed(bytes: &[u8], frame: GroupFrame, limits: DecodeLimits) -> Result<Blob, DecodeError> {
+    if bytes.first() != Some(&MAGIC_GROUP) {
+        return decode(bytes, limits);
+    }
+    if frame.lo >= frame.hi {
+        return Err(DecodeError::Invalid("delta-group with an empty range"));
+    }
+    let mut r = Reader::new(&bytes[1..]);
+    let n = r.count(1)?;
+    let mut replicas = Vec::with_capacity(n.min(1024) + 1);
+    replicas.push(frame.source);
+    for _ in 0..n {
+        let id = r.varint()?;
+        if id == frame.source {
+            return Err(DecodeError::Invalid("the group's writer listed among the other replicas"));
+        }
+        if replicas.len() > 1 && replicas.last().is_some_and(|&p| p >= id) {
+            return Err(DecodeError::Invalid("replica table not in strictly ascending order"));
+        }
+        replicas.push(id);
+    }
+    let mut d = Dec { r, replicas, ctx: CausalContext::new(), limits, group: Some(frame) };
+    d.own_ctx(frame)?;
+    if d.replicas.len() > 1 {
+        d.ctx()?;
+    }
+    let store = d.map(0)?;
+    if !d.r.is_empty() {
+        return Err(DecodeError::Invalid("trailing bytes after the keyspace"));
+    }
+    Ok(Blob::Delta(Causal::new(store, d.ctx)))
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

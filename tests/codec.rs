@@ -68,3 +68,126 @@ fn one_incr_delta_is_small() {
     // magic, replica table (7-byte id), context {old, new}, one key of 5 bytes, one dot.
     assert!(d.len() <= 32, "INCR delta is {} bytes", d.len());
 }
+
+mod group_form {
+    use castamere::codec::{decode, decode_framed, encode_delta, encode_group, GroupFrame, MAGIC_GROUP};
+    use castamere::crdt::Causal;
+    use castamere::store::Keyspace;
+    use castamere::Store;
+    use proptest::prelude::*;
+
+    use super::{check, sample, DecodeLimits};
+
+    fn words(cmd: &str) -> Vec<Vec<u8>> {
+        cmd.split(' ').map(|w| w.as_bytes().to_vec()).collect()
+    }
+
+    fn run(s: &mut Store, cmd: &str) {
+        let w = words(cmd);
+        let refs: Vec<&[u8]> = w.iter().map(Vec::as_slice).collect();
+        let _ = s.exec(1_000, &refs);
+    }
+
+    /// Takes the store's buffer as a sealed group would: the frame covers the writes since `lo`.
+    fn seal(s: &mut Store, lo: &mut u64) -> Option<(Causal<Keyspace>, GroupFrame)> {
+        let d = s.take_delta()?;
+        let frame = GroupFrame { source: s.replica(), lo: *lo, hi: s.last_write() };
+        *lo = frame.hi;
+        Some((d, frame))
+    }
+
+    #[test]
+    fn golden_group() {
+        let mut s = sample();
+        let mut lo = 0;
+        let (d, frame) = seal(&mut s, &mut lo).unwrap();
+        let bytes = encode_group(&d, frame);
+        assert_eq!(bytes[0], MAGIC_GROUP);
+        check("group-v1", &bytes);
+        let plain = decode(&encode_delta(&d), DecodeLimits::default()).unwrap();
+        assert_eq!(decode_framed(&bytes, frame, DecodeLimits::default()).unwrap(), plain);
+    }
+
+    #[test]
+    fn an_increment_in_a_group_leaves_out_the_writer() {
+        // A random 64-bit replica id, as every process start picks.
+        let mut s = Store::new(0xb7e1_5162_8aed_2a6b);
+        let mut lo = 0;
+        for _ in 0..1000 {
+            run(&mut s, "INCR page:1");
+            seal(&mut s, &mut lo);
+        }
+        run(&mut s, "INCR page:1");
+        let (d, frame) = seal(&mut s, &mut lo).unwrap();
+        let plain = encode_delta(&d).len();
+        let group = encode_group(&d, frame).len();
+        // magic 1, no other replica 1, the superseded dot as a range below lo 3, one key
+        // (count 1, length 1, "page:1" 6), its type 1, one counter dot (count 1, index 1,
+        // age 0 1) and its value, 1001 (2): the writer's 9-byte id is left out.
+        assert_eq!(group, 19, "group form");
+        assert!(plain >= group + 10, "plain {plain} bytes, group {group}");
+    }
+
+    #[test]
+    fn a_delta_without_the_frames_range_is_encoded_plainly() {
+        let mut s = Store::new(9);
+        run(&mut s, "INCR a");
+        let d = s.take_delta().unwrap();
+        let wrong = GroupFrame { source: 9, lo: 0, hi: 5 };
+        let bytes = encode_group(&d, wrong);
+        assert_ne!(bytes[0], MAGIC_GROUP);
+        assert!(decode_framed(&bytes, wrong, DecodeLimits::default()).is_ok());
+    }
+
+    fn cmd() -> impl Strategy<Value = String> {
+        let key = prop_oneof![Just("a"), Just("b"), Just("c")];
+        let member = prop_oneof![Just("x"), Just("y")];
+        (0usize..7, key, member).prop_map(|(c, k, m)| match c {
+            0 => format!("INCR c{k}"),
+            1 => format!("SET r{k} {m}"),
+            2 => format!("SADD s{k} {m}"),
+            3 => format!("SREM s{k} {m}"),
+            4 => format!("HSET h{k} {m} v"),
+            5 => format!("DEL s{k} c{k}"),
+            _ => format!("FLAG.ENABLE f{k}"),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #[test]
+        fn group_form_round_trips(script in proptest::collection::vec((0u8..3, cmd()), 1..40)) {
+            // Three writers; writer 0's groups are checked, and it also joins the others'
+            // deltas so its removals name their dots (the "other replicas" of the form).
+            let mut w = [Store::new(0xffff_0000_0000_0001), Store::new(2), Store::new(300)];
+            let mut lo = 0;
+            for (who, c) in script {
+                run(&mut w[who as usize], &c);
+                if who != 0 {
+                    if let Some(d) = w[who as usize].take_deltas() {
+                        w[0].apply(&d).unwrap();
+                    }
+                    continue;
+                }
+                if let Some((d, frame)) = seal(&mut w[0], &mut lo) {
+                    let bytes = encode_group(&d, frame);
+                    let plain = decode(&encode_delta(&d), DecodeLimits::default()).unwrap();
+                    prop_assert_eq!(decode_framed(&bytes, frame, DecodeLimits::default()).unwrap(), plain);
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_group_bytes_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            source in any::<u64>(),
+            lo in 0u64..1000,
+            span in 0u64..1000,
+        ) {
+            let mut b = bytes.clone();
+            b.insert(0, MAGIC_GROUP);
+            let _ = decode_framed(&b, GroupFrame { source, lo, hi: lo + span }, DecodeLimits::default());
+            let _ = decode_framed(&b, GroupFrame { source, lo: u64::MAX - 1, hi: u64::MAX }, DecodeLimits::default());
+        }
+    }
+}

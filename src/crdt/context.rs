@@ -40,15 +40,15 @@ impl Seen {
         if hi <= self.vv {
             return;
         }
-        let lo = lo.max(self.vv + 1);
-        if lo == self.vv + 1 {
+        let lo = lo.max(self.vv.saturating_add(1));
+        if lo == self.vv.saturating_add(1) {
             self.vv = hi;
             self.absorb();
             return;
         }
         // Fast path: appending past the last range.
         if let Some(last) = self.cloud.last_mut() {
-            if lo > last.1 + 1 {
+            if lo > last.1.saturating_add(1) {
                 self.cloud.push((lo, hi));
                 return;
             }
@@ -61,7 +61,7 @@ impl Seen {
             return;
         }
         // General case: merge every range that overlaps or touches lo..=hi.
-        let start = self.cloud.partition_point(|&(_, h)| h + 1 < lo);
+        let start = self.cloud.partition_point(|&(_, h)| h.saturating_add(1) < lo);
         let end = self.cloud.partition_point(|&(l, _)| l <= hi.saturating_add(1));
         if start == end {
             self.cloud.insert(start, (lo, hi));
@@ -77,7 +77,7 @@ impl Seen {
     fn absorb(&mut self) {
         let mut n = 0;
         for &(lo, hi) in &self.cloud {
-            if lo <= self.vv + 1 {
+            if lo <= self.vv.saturating_add(1) {
                 self.vv = self.vv.max(hi);
                 n += 1;
             } else {
@@ -91,7 +91,7 @@ impl Seen {
 
     /// The seqs in `lo..=hi` that are not seen, as ranges.
     fn missing_in(&self, lo: u64, hi: u64, out: &mut Vec<(u64, u64)>) {
-        let mut cur = lo.max(self.vv + 1);
+        let mut cur = lo.max(self.vv.saturating_add(1));
         for &(l, h) in &self.cloud {
             if cur > hi {
                 return;
@@ -102,7 +102,7 @@ impl Seen {
             if l > cur {
                 out.push((cur, (l - 1).min(hi)));
             }
-            cur = h + 1;
+            cur = h.saturating_add(1);
         }
         if cur <= hi {
             out.push((cur, hi));
@@ -161,7 +161,7 @@ impl CausalContext {
 
     /// The next dot `replica` should create, given that this context holds all of its dots.
     pub fn next_dot(&self, replica: ReplicaId) -> Dot {
-        Dot::new(replica, self.max(replica) + 1)
+        Dot::new(replica, self.max(replica).saturating_add(1))
     }
 
     /// Adds one dot.

@@ -105,7 +105,8 @@ impl Origin {
     fn apply(&mut self, b: Batch) -> Result<OriginReply> {
         let id = b.id();
         // Decode (validate) everything before touching the state.
-        let blob = codec::decode(&b.delta, self.store.limits().decode())?;
+        let frame = codec::GroupFrame { source: b.source, lo: b.lo, hi: b.hi };
+        let blob = codec::decode_framed(&b.delta, frame, self.store.limits().decode())?;
         let mut applied = None;
         // Causal merging: a delta batch joins only on top of every earlier write of its source
         // (the answer's `vv` below `lo` tells the shipper where to resume).

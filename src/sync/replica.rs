@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::membership::{Lease, Membership};
 use super::messages::{Batch, Deltas, GroupData, Heartbeat, Mark, Message};
-use crate::codec::{self, Blob};
+use crate::codec::{self, Blob, GroupFrame};
 use crate::crdt::{Causal, ReplicaId};
 use crate::error::{Error, Result};
 use crate::store::{Keyspace, Limits, Reply, Store};
@@ -829,7 +829,7 @@ impl Replica {
         let lo = self.sealed;
         let hi = self.store.last_write();
         self.sealed = hi;
-        let bytes = codec::encode_delta(&delta);
+        let bytes = codec::encode_group(&delta, GroupFrame { source: self.id, lo, hi });
         self.stats.groups += 1;
         // Joined into the pending origin batch: a thousand increments become one delta.
         self.origin_acc.join_delta(&delta, true);
@@ -967,7 +967,8 @@ impl Replica {
         if d.from == self.id {
             return Ok(());
         }
-        let delta = match codec::decode(&d.delta, self.config.limits.decode())? {
+        let frame = GroupFrame { source: d.from, lo: d.lo, hi: d.hi };
+        let delta = match codec::decode_framed(&d.delta, frame, self.config.limits.decode())? {
             Blob::Delta(delta) => delta,
             Blob::State(_) => return Err(Error::Invalid("a delta-group carried a full state".into())),
         };
@@ -1163,7 +1164,8 @@ impl Replica {
         let limits = self.config.limits.decode();
         let mut decoded = Vec::with_capacity(groups.len());
         for g in &groups {
-            match codec::decode(&g.delta, limits)? {
+            let frame = GroupFrame { source: g.source, lo: g.lo, hi: g.hi };
+            match codec::decode_framed(&g.delta, frame, limits)? {
                 Blob::Delta(d) => decoded.push(d),
                 Blob::State(_) => return Err(Error::Invalid("a delta-group carried a full state".into())),
             }
@@ -1372,11 +1374,12 @@ impl Replica {
             let (hi, delta) = if reach >= mine {
                 let mut acc: Causal<Keyspace> = Causal::default();
                 for g in useful.iter().filter(|g| g.lo < reach) {
-                    if let Ok(Blob::Delta(d)) = codec::decode(&g.delta, self.config.limits.decode()) {
+                    let frame = GroupFrame { source, lo: g.lo, hi: g.hi };
+                    if let Ok(Blob::Delta(d)) = codec::decode_framed(&g.delta, frame, self.config.limits.decode()) {
                         acc.join_delta(&d, true);
                     }
                 }
-                (reach, codec::encode_delta(&acc))
+                (reach, codec::encode_group(&acc, GroupFrame { source, lo: mark, hi: reach }))
             } else {
                 // Part of the source's writes reached us only inside a full state: ship ours.
                 (mine, self.store.snapshot())
@@ -1432,7 +1435,10 @@ impl Replica {
                 source: self.id,
                 lo: self.origin_lo,
                 hi: self.origin_hi,
-                delta: codec::encode_delta(&acc),
+                delta: codec::encode_group(
+                    &acc,
+                    GroupFrame { source: self.id, lo: self.origin_lo, hi: self.origin_hi },
+                ),
             };
             self.origin_lo = self.origin_hi;
             self.origin_acc_bytes = 0;
