@@ -22,9 +22,11 @@
 //! it in a sync message or batch) has a shorter form that leaves out what those three say:
 //!
 //! ```text
-//! group    = 0xC3 others own ctx keyspace           the table is [source] + others
-//! others   = n (id)*n                               ascending, never the source
-//! own      = m (gap span)*m                         the source's other dots, all ≤ lo, as
+//! group    = 0xC3 head others own ctx keyspace      the table is [source] + others
+//! head     = varint(n << 3 | min(m, 7)) [m - 7]     n others, m own ranges (the rest of m
+//!                                                   follows when it is 7 or more)
+//! others   = (id)*n                                 ascending, never the source
+//! own      = (gap span)*m                           the source's other dots, all ≤ lo, as
 //!                                                   ranges going down from lo: the first
 //!                                                   tops at lo - gap, the next at the
 //!                                                   previous bottom - 2 - gap
@@ -369,11 +371,14 @@ pub fn encode_group(c: &Causal<Keyspace>, frame: GroupFrame) -> Vec<u8> {
     others.retain(|&r| r != source);
     let mut e = Enc { w: Writer::new(), replicas: &others, group: Some(frame) };
     e.w.u8(MAGIC_GROUP);
-    e.w.varint(others.len() as u64);
+    let m = own.len() as u64;
+    e.w.varint(((others.len() as u64) << 3) | m.min(7));
+    if m >= 7 {
+        e.w.varint(m - 7);
+    }
     for r in &others {
         e.w.varint(*r);
     }
-    e.w.varint(own.len() as u64);
     let mut top = lo;
     for (a, b) in own {
         e.w.varint(top - b);
@@ -486,9 +491,8 @@ impl Dec<'_> {
     }
 
     /// The group form's context of the writer: the frame's range and the ranges below it.
-    fn own_ctx(&mut self, g: GroupFrame) -> Result<(), DecodeError> {
+    fn own_ctx(&mut self, g: GroupFrame, m: usize) -> Result<(), DecodeError> {
         self.ctx.insert_range(g.source, g.lo + 1, g.hi);
-        let m = self.r.count(2)?;
         let mut top = g.lo;
         for _ in 0..m {
             let gap = self.r.varint()?;
@@ -690,7 +694,16 @@ pub fn decode_framed(bytes: &[u8], frame: GroupFrame, limits: DecodeLimits) -> R
         return Err(DecodeError::Invalid("delta-group with an empty range"));
     }
     let mut r = Reader::new(&bytes[1..]);
-    let n = r.count(1)?;
+    let head = r.varint()?;
+    let mut own = head & 7;
+    if own == 7 {
+        own = r.varint()?.checked_add(7).ok_or(DecodeError::Invalid("count overflows"))?;
+    }
+    let n = head >> 3;
+    if n > r.remaining() as u64 || own > r.remaining() as u64 {
+        return Err(DecodeError::Truncated);
+    }
+    let n = n as usize;
     let mut replicas = Vec::with_capacity(n.min(1024) + 1);
     replicas.push(frame.source);
     for _ in 0..n {
@@ -704,7 +717,7 @@ pub fn decode_framed(bytes: &[u8], frame: GroupFrame, limits: DecodeLimits) -> R
         replicas.push(id);
     }
     let mut d = Dec { r, replicas, ctx: CausalContext::new(), limits, group: Some(frame) };
-    d.own_ctx(frame)?;
+    d.own_ctx(frame, own as usize)?;
     if d.replicas.len() > 1 {
         d.ctx()?;
     }

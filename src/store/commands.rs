@@ -363,6 +363,9 @@ impl Store {
         }
         let replica = self.replica;
         for (k, v) in pairs {
+            if self.set_fast(now_ms, k, v) {
+                continue;
+            }
             let empty = AnyCrdt::Empty;
             let entry = self.state.store.get_bytes(k).unwrap_or(&empty);
             let observed = entry.get::<LwwReg>().map_or(0, LwwReg::max_ts);

@@ -78,6 +78,8 @@ pub struct Store {
     handles: std::collections::BTreeMap<Key, u32>,
     /// Handles whose outgoing counter entry is held in `interned` (not in `outgoing.store`).
     side: Vec<u32>,
+    /// Whether the in-place hot paths run (off only to test them against the general path).
+    fast: bool,
 }
 
 impl Store {
@@ -97,6 +99,7 @@ impl Store {
             interned: Vec::new(),
             handles: std::collections::BTreeMap::new(),
             side: Vec::new(),
+            fast: true,
         }
     }
 
@@ -326,6 +329,9 @@ impl Store {
     fn incr_fast(&mut self, key: &[u8], by: i64) -> Option<Result<i64>> {
         use crate::crdt::Dot;
         self.spill();
+        if !self.fast {
+            return None;
+        }
         let replica = self.replica;
         let Some(AnyCrdt::One(Slot::Counter(c))) = self.state.store.entries.get_mut(crate::crdt::KeyStr::new(key))
         else {
@@ -363,8 +369,9 @@ impl Store {
             }
             Some(e @ AnyCrdt::Empty) => *e = fresh(),
             Some(AnyCrdt::One(Slot::Counter(oc))) => {
-                // The buffer holds only this replica's dots: keep one, the newest.
-                oc.0 .0.clear();
+                // The delta removes the dot it supersedes (an own dot a remote removal already
+                // took from the state stays, as the general join keeps it).
+                oc.0 .0.retain(|(d, _)| Some(*d) != own_old.map(|(o, _)| o));
                 oc.0 .0.push((dot, contribution));
             }
             Some(_) => unreachable!("checked above"),
@@ -374,6 +381,82 @@ impl Store {
         }
         self.outgoing.ctx.insert(dot);
         Some(Ok(new_total))
+    }
+
+    /// Turns the in-place hot paths of `INCR`, `SET` and interned increments off (or back
+    /// on). They give the same replies, states and deltas as the general path; this exists
+    /// to test that.
+    #[doc(hidden)]
+    pub fn set_fast_paths(&mut self, on: bool) {
+        self.spill();
+        self.fast = on;
+    }
+
+    /// `SET`'s hot path on a key that is absent or a plain string: the same joins as the
+    /// general path (state and outgoing buffer), done in place without building a delta.
+    /// `false` when the key is not in that shape (the general path handles it).
+    fn set_fast(&mut self, now_ms: u64, key: &[u8], value: &[u8]) -> bool {
+        use crate::crdt::{Dot, DotFun, KeyStr, LwwReg, Stamped};
+        if !self.fast {
+            return false;
+        }
+        self.spill();
+        let replica = self.replica;
+        let Store { state, outgoing, clock, .. } = self;
+        let ks = KeyStr::new(key);
+        let current = match state.store.entries.get_mut(ks) {
+            None => None,
+            Some(AnyCrdt::One(Slot::Lww(r))) => Some(r),
+            Some(_) => return false,
+        };
+        let out = match outgoing.store.entries.get_mut(ks) {
+            None => None,
+            Some(e @ AnyCrdt::Empty) => {
+                *e = AnyCrdt::One(Slot::Lww(LwwReg::default()));
+                match e {
+                    AnyCrdt::One(Slot::Lww(o)) => Some(o),
+                    _ => unreachable!("just set"),
+                }
+            }
+            Some(AnyCrdt::One(Slot::Lww(o))) => Some(o),
+            Some(_) => return false,
+        };
+        let observed = current.as_ref().map_or(0, |r| r.max_ts());
+        let ts = clock.tick(now_ms, observed);
+        let dot = Dot::new(replica, state.ctx.max(replica) + 1);
+        let stamped = Stamped { ts, value: value.to_vec() };
+        // The delta's context: the dots the write observed, and its own.
+        let observed_dots = |d: &Dot| current.as_ref().is_some_and(|r| r.0 .0.iter().any(|(o, _)| o == d));
+        for (d, _) in current.iter().flat_map(|r| r.0 .0.iter()) {
+            outgoing.ctx.insert(*d);
+        }
+        outgoing.ctx.insert(dot);
+        match out {
+            Some(o) => {
+                o.0 .0.retain(|(d, _)| !observed_dots(d));
+                o.0 .0.push((dot, stamped.clone()));
+            }
+            None => {
+                outgoing
+                    .store
+                    .entries
+                    .insert(Key::from(key), AnyCrdt::One(Slot::Lww(LwwReg(DotFun::single(dot, stamped.clone())))));
+            }
+        }
+        match current {
+            Some(r) => {
+                r.0 .0.clear();
+                r.0 .0.push((dot, stamped));
+            }
+            None => {
+                state
+                    .store
+                    .entries
+                    .insert(Key::from(key), AnyCrdt::One(Slot::Lww(LwwReg(DotFun::single(dot, stamped)))));
+            }
+        }
+        state.ctx.insert(dot);
+        true
     }
 
     /// Interns `key` for [`Store::incr_by_handle`]: a small integer that stands for it from
@@ -400,9 +483,14 @@ impl Store {
         use crate::crdt::Dot;
         let h = handle as usize;
         let replica = self.replica;
+        let fast = self.fast;
         let Some(Interned { key, out }) = self.interned.get_mut(h) else {
             return Err(Error::Invalid(format!("unknown key handle {handle}")));
         };
+        if !fast {
+            let key = key.clone();
+            return self.incr_by(&key, by);
+        }
         if out.is_none() {
             // The first increment since the buffer was last taken or spilled: an outgoing
             // entry that is this replica's counter dot moves beside the map; another shape
@@ -430,6 +518,13 @@ impl Store {
         let own = entries.iter().position(|(d, _)| d.replica == replica);
         let total: i128 = entries.iter().map(|(_, v)| i128::from(*v)).sum();
         let own_old = own.map(|i| entries[i]);
+        // The side entry stands for the buffer's only entry of this key; it stays that only if
+        // this increment supersedes it (a remote removal may have taken it from the state).
+        if out.is_some_and(|(d, _)| own_old.map(|(o, _)| o) != Some(d)) {
+            let key = key.clone();
+            self.spill();
+            return self.incr_by(&key, by);
+        }
         let contribution = own_old.map_or(0, |(_, v)| v).checked_add(by);
         let new_total = i64::try_from(total + i128::from(by)).ok();
         let (Some(contribution), Some(new_total), Ok(_)) = (contribution, new_total, i64::try_from(total)) else {

@@ -1,0 +1,100 @@
+//! Contract: the in-place hot paths (`INCR`, `SET`, interned increments) give the same
+//! replies, states and outgoing deltas as the general path of every command, whatever runs
+//! between them: other commands on the same keys, type conflicts, removals, remote deltas,
+//! takes of the buffer.
+#![cfg(not(target_arch = "wasm32"))]
+
+use castamere::{Error, Reply, Store};
+use proptest::prelude::*;
+
+const KEYS: [&str; 4] = ["a", "b", "c", "d"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// A local command on both stores.
+    Local(u8, usize, u8),
+    /// An increment through an interned handle (on both: the slow store runs it generally).
+    Handle(usize, i64),
+    /// A remote replica's command, joined by both.
+    Remote(u8, usize, u8),
+    /// Both take their outgoing buffers.
+    Take,
+}
+
+fn words(c: u8, k: usize, v: u8) -> Vec<String> {
+    let key = KEYS[k].to_string();
+    let v = format!("v{v}");
+    match c {
+        0 => vec!["SET".into(), key, v],
+        1 => vec!["INCR".into(), key],
+        2 => vec!["INCRBY".into(), key, "-3".into()],
+        3 => vec!["DEL".into(), key],
+        4 => vec!["SADD".into(), key, v],
+        5 => vec!["HSET".into(), key, "f".into(), v],
+        6 => vec!["MSET".into(), key, v.clone(), KEYS[(k + 1) % 4].into(), v],
+        _ => vec!["GET".into(), key],
+    }
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0u8..8, 0usize..4, 0u8..4).prop_map(|(c, k, v)| Op::Local(c, k, v)),
+        2 => (0usize..4, -2i64..4).prop_map(|(k, n)| Op::Handle(k, n)),
+        3 => (0u8..7, 0usize..4, 0u8..4).prop_map(|(c, k, v)| Op::Remote(c, k, v)),
+        1 => Just(Op::Take),
+    ]
+}
+
+fn exec(s: &mut Store, now: u64, w: &[String]) -> Result<Reply, Error> {
+    let refs: Vec<&[u8]> = w.iter().map(|x| x.as_bytes()).collect();
+    s.exec(now, &refs)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    #[test]
+    fn hot_paths_are_the_general_path(ops in proptest::collection::vec(op(), 1..80)) {
+        let mut fast = Store::new(1);
+        let mut slow = Store::new(1);
+        slow.set_fast_paths(false);
+        let mut remote = Store::new(2);
+        let handles: Vec<u32> = KEYS.iter().map(|k| fast.intern(k.as_bytes()).expect("short")).collect();
+        let slow_handles: Vec<u32> = KEYS.iter().map(|k| slow.intern(k.as_bytes()).expect("short")).collect();
+        // Clocks that disagree, so last-writer-wins timestamps come from both sides.
+        let mut now = 1_000u64;
+        for op in ops {
+            now += 7;
+            match op {
+                Op::Local(c, k, v) => {
+                    let w = words(c, k, v);
+                    let a = exec(&mut fast, now, &w);
+                    let b = exec(&mut slow, now, &w);
+                    prop_assert_eq!(format!("{a:?}"), format!("{b:?}"), "{:?}", w);
+                }
+                Op::Handle(k, n) => {
+                    let a = fast.incr_by_handle(handles[k], n);
+                    let b = slow.incr_by_handle(slow_handles[k], n);
+                    prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+                }
+                Op::Remote(c, k, v) => {
+                    if exec(&mut remote, now + 500, &words(c, k, v)).is_err() {
+                        continue;
+                    }
+                    let Some(d) = remote.take_deltas() else { continue };
+                    fast.apply(&d).expect("honest bytes");
+                    slow.apply(&d).expect("honest bytes");
+                    // The remote side hears this side too, so its removals observe our writes.
+                    if let Some(x) = slow.clone().take_deltas() {
+                        remote.apply(&x).expect("honest bytes");
+                    }
+                }
+                Op::Take => {
+                    prop_assert_eq!(fast.take_deltas(), slow.take_deltas());
+                }
+            }
+            prop_assert_eq!(fast.has_outgoing(), slow.has_outgoing());
+            prop_assert_eq!(fast.snapshot(), slow.snapshot());
+        }
+        prop_assert_eq!(fast.take_deltas(), slow.take_deltas());
+    }
+}
