@@ -85,7 +85,7 @@ export declare class Store extends Commands {
 export interface ReplicaConfig {
   /** Local writes are joined for this long, then sealed into one delta-group and broadcast (5). */
   deltaIntervalMs?: number;
-  /** How long acknowledgements may wait to share one message (25). */
+  /** How long acknowledgements may wait to share one message (25); a waiting writer is answered at once. */
   ackDelayMs?: number;
   /** Period of membership heartbeats (1000). */
   heartbeatMs?: number;

@@ -135,3 +135,34 @@ fn a_resync_prefers_the_live_peer_heard_most_recently() {
     assert_eq!(asked, vec![Destination::Peer(1)], "b asks only a (live, heard from), not itself or strangers");
     drop_all(&mut a);
 }
+
+#[test]
+fn a_warm_session_settles_when_its_echo_comes_back() {
+    let (mut a, mut b, now) = pair_with_b_away();
+    drop_all(&mut a);
+    b.sync(now, 60);
+    let out: Vec<_> = std::iter::from_fn(|| b.poll_transmit()).collect();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].destination, Destination::Peer(2), "the echo goes to b itself");
+    // Before the echo is back the session waits (what the relay buffered may still come).
+    b.handle_timeout(now + 20);
+    assert_eq!(synced(&mut b), None);
+    // Someone else's echo, or a stale one, changes nothing.
+    let forged = castamere::sync::Message::Echo { from: 1, nonce: 7 }.encode();
+    b.handle_message(now + 21, &forged).expect("valid bytes");
+    assert_eq!(synced(&mut b), None);
+    // Back through the relay: the session ends at once (b knows of nothing it lacks).
+    b.handle_message(now + 22, &out[0].payload).expect("own echo");
+    assert_eq!(synced(&mut b), Some((0, true)));
+}
+
+#[test]
+fn without_its_echo_a_warm_session_settles_at_half_its_budget() {
+    let (_a, mut b, now) = pair_with_b_away();
+    b.sync(now, 60);
+    drop_all(&mut b);
+    b.handle_timeout(now + 29);
+    assert_eq!(synced(&mut b), None);
+    b.handle_timeout(now + 30);
+    assert_eq!(synced(&mut b), Some((0, true)));
+}

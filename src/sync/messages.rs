@@ -106,6 +106,9 @@ pub enum Message {
     MarksRequest { from: ReplicaId },
     /// From the origin: how far it holds each writer.
     Marks { marks: Vec<Mark> },
+    /// A replica to itself through the relay: when it comes back, everything the relay sent
+    /// before it has arrived (a thawed container's buffered traffic, say).
+    Echo { from: ReplicaId, nonce: u64 },
 }
 
 fn write_marks(w: &mut Writer, marks: &[Mark]) {
@@ -223,6 +226,11 @@ impl Message {
                 w.u8(12);
                 write_marks(&mut w, marks);
             }
+            Message::Echo { from, nonce } => {
+                w.u8(13);
+                w.varint(*from);
+                w.varint(*nonce);
+            }
         }
         w.buf
     }
@@ -312,6 +320,7 @@ impl Message {
             }
             11 => Message::MarksRequest { from: r.varint()? },
             12 => Message::Marks { marks: read_marks(&mut r)? },
+            13 => Message::Echo { from: r.varint()?, nonce: r.varint()? },
             _ => return Err(DecodeError::Invalid("unknown message type")),
         };
         if !r.is_empty() {
@@ -361,6 +370,7 @@ mod tests {
             Message::Snapshot { state: vec![0xC2], marks: vec![(1, 2)] },
             Message::MarksRequest { from: 4 },
             Message::Marks { marks: vec![(1, 2), (3, 4)] },
+            Message::Echo { from: 5, nonce: u64::MAX },
         ];
         for m in msgs {
             let b = m.encode();

@@ -21,8 +21,8 @@ pub struct Config {
     /// Lease carried by a heartbeat: a replica not heard of for this long is gone.
     pub lease_ms: u64,
     /// How long a replica may wait before acknowledging delta-groups (acknowledgements of
-    /// several groups then share one message); a group whose writer waits is acknowledged
-    /// after `delta_interval_ms` instead.
+    /// several groups then share one message); a group whose writer waits is also
+    /// acknowledged to the writer at once.
     pub ack_delay_ms: u64,
     /// A peer that has not acknowledged a delta-group after this long gets it again.
     pub retransmit_ms: u64,
@@ -448,15 +448,19 @@ impl Replica {
     /// ends (with [`Event::Synced`]) when nothing is missing, or when `budget_ms` ran out.
     ///
     /// A cold replica asks the whole region and falls back to an origin snapshot. A warm one
-    /// first lets what its connection buffered arrive (a quarter of the budget, at most 5 ms:
-    /// a thawed container finds there what the region said while it was frozen); it then asks
+    /// first lets what its connection buffered arrive: it sends itself an echo through the
+    /// relay, and once the echo is back everything the relay sent before it has arrived (a
+    /// thawed container finds there what the region said while it was frozen; a transport
+    /// must deliver a replica's message to itself). It then asks
     /// one peer only if it knows it lacks something (a gap in a writer's groups, or a peer
     /// that acknowledged more than it holds), and ends when that peer answered.
     pub fn sync(&mut self, now: u64, budget_ms: u64) {
         self.tick(now);
         let nonce = self.random();
         let cold = self.store.context().is_empty();
-        let settle = if cold { (budget_ms / 3).min(100) } else { (budget_ms / 4).min(5) };
+        // A warm replica settles when its echo through the relay comes back (at half the
+        // budget if it never does).
+        let settle = if cold { (budget_ms / 3).min(100) } else { budget_ms / 2 };
         self.session = Some(Session {
             nonce,
             started: now,
@@ -474,6 +478,8 @@ impl Replica {
         if cold {
             let marks = self.marks();
             self.send(Destination::Region, Message::SyncRequest { from: self.id, nonce, marks, want_data: false });
+        } else {
+            self.send(Destination::Peer(self.id), Message::Echo { from: self.id, nonce });
         }
         self.check_session(now);
     }
@@ -622,6 +628,16 @@ impl Replica {
                 }
                 if marks.iter().any(|&(s, m)| s != self.id && m > self.delivered(s)) {
                     self.send(Destination::Origin, Message::SnapshotRequest { from: self.id });
+                }
+                Ok(())
+            }
+            Message::Echo { from, nonce } => {
+                // Only this replica's own echo of its current session means anything.
+                if from == self.id {
+                    if let Some(s) = self.session.as_mut().filter(|s| s.nonce == nonce && !s.cold) {
+                        s.settle_at = s.settle_at.min(now);
+                    }
+                    self.check_session(now);
                 }
                 Ok(())
             }
@@ -988,9 +1004,11 @@ impl Replica {
             self.deliver_up_to(d.from, d.hi);
         }
         self.join_early(d.from);
-        if d.urgent && self.acks_dirty {
-            let soon = now + self.config.delta_interval_ms;
-            self.acks_at = Some(self.acks_at.map_or(soon, |t| t.min(soon)));
+        if d.urgent {
+            // The writer waits (a handoff or a write concern): tell it at once, directly; the
+            // region hears the same in the next batched acknowledgement.
+            let acks = vec![(d.from, self.delivered(d.from))];
+            self.send(Destination::Peer(d.from), Message::Acks { from: self.id, acks });
         }
         self.check_session(now);
         Ok(())
