@@ -97,7 +97,8 @@ fn run(w: &Workload) -> Result {
                 *payload.borrow_mut() += d.delta.len() as u64;
                 // The writer's own broadcast reaches every neighbour, as in castamere.
                 *classic.borrow_mut() += d.delta.len() as u64;
-                if let Ok(Blob::Delta(delta)) = codec::decode(&d.delta, DecodeLimits::default()) {
+                let frame = codec::GroupFrame { source: d.from, lo: d.lo, hi: d.hi };
+                if let Ok(Blob::Delta(delta)) = codec::decode_framed(&d.delta, frame, DecodeLimits::default()) {
                     buffers.borrow_mut()[j].join_delta(&delta, true);
                 }
             }
