@@ -96,9 +96,21 @@ export class Commands {
         h = this._w.intern(key);
         this._handles.set(key, h);
       }
+      if (h >= 0) {
+        const v = this._incrByHandle(h, n);
+        if (!Number.isNaN(v)) {
+          this._written?.();
+          return v;
+        }
+        // NaN: a failure, or a value beyond ±2^53 (read exactly with GET).
+        const e = this._w.takeError();
+        if (e !== undefined) rethrow(e);
+        this._written?.();
+        return this.get(key);
+      }
       let v;
       try {
-        v = h >= 0 ? this._incrByHandle(h, n) : this._incrByKey(key, n);
+        v = this._incrByKey(key, n);
       } catch (e) {
         rethrow(e);
       }

@@ -87,10 +87,31 @@ fn replica_id(v: &JsValue) -> Result<u64, JsValue> {
     }
 }
 
+/// An increment from JS: an integer within ±2^53.
+fn checked_by(by: f64) -> Result<i64, Error> {
+    if by.fract() != 0.0 || by.abs() > MAX_SAFE as f64 {
+        return Err(Error::NotInteger);
+    }
+    Ok(by as i64)
+}
+
+/// A counter's value as a JS number: NaN beyond ±2^53, or on an error, which is kept for
+/// `takeError`.
+fn number_or_stash(r: Result<i64, Error>, err: &mut Option<Error>) -> f64 {
+    match r {
+        Ok(v) if v.abs() <= MAX_SAFE => v as f64,
+        Ok(_) => f64::NAN,
+        Err(e) => {
+            *err = Some(e);
+            f64::NAN
+        }
+    }
+}
+
 /// The store as seen from JavaScript (the shim's `Store` wraps it). Hot keys are interned
 /// by the store, so hot paths pass a small integer instead of copying a string each call.
 #[wasm_bindgen(js_name = Store)]
-pub struct WasmStore(crate::Store);
+pub struct WasmStore(crate::Store, Option<Error>);
 
 #[wasm_bindgen(js_class = Store)]
 impl WasmStore {
@@ -109,7 +130,7 @@ impl WasmStore {
         if let Some(v) = max_value_bytes {
             limits.max_value_bytes = v as usize;
         }
-        Ok(WasmStore(crate::Store::with_limits(replica_id(&replica_id_value)?, limits)))
+        Ok(WasmStore(crate::Store::with_limits(replica_id(&replica_id_value)?, limits), None))
     }
 
     /// Runs one command; `now` is the caller's wall clock in milliseconds.
@@ -136,14 +157,19 @@ impl WasmStore {
         self.0.intern(key.as_bytes()).map_or(-1, |h| h as i32)
     }
 
-    /// [`WasmStore::incr_by`] on an interned key.
+    /// [`WasmStore::incr_by`] on an interned key, returning a plain number (no result object
+    /// on the hot path): NaN when the value is beyond ±2^53 or the command failed, and then
+    /// `takeError()` tells which.
     #[wasm_bindgen(js_name = incrByHandle)]
-    pub fn incr_by_handle(&mut self, handle: u32, by: f64) -> Result<f64, JsValue> {
-        if by.fract() != 0.0 || by.abs() > MAX_SAFE as f64 {
-            return Err(js_error(Error::NotInteger));
-        }
-        let v = self.0.incr_by_handle(handle, by as i64).map_err(js_error)?;
-        Ok(if v.abs() <= MAX_SAFE { v as f64 } else { f64::NAN })
+    pub fn incr_by_handle(&mut self, handle: u32, by: f64) -> f64 {
+        let r = checked_by(by).and_then(|by| self.0.incr_by_handle(handle, by));
+        number_or_stash(r, &mut self.1)
+    }
+
+    /// The error of the last `incrByHandle` that returned NaN, if it failed (once).
+    #[wasm_bindgen(js_name = takeError)]
+    pub fn take_error(&mut self) -> JsValue {
+        self.1.take().map_or(JsValue::UNDEFINED, js_error)
     }
 
     /// Runs a command of 2 to 4 string words without building an array (the shim's typed
@@ -266,7 +292,7 @@ fn config(replica: u64, options: &JsValue) -> Result<Config, JsValue> {
 
 /// A networked replica's state machine as seen from JavaScript (the shim's `open()` drives it).
 #[wasm_bindgen(js_name = Replica)]
-pub struct WasmReplica(Replica);
+pub struct WasmReplica(Replica, Option<Error>);
 
 #[wasm_bindgen(js_class = Replica)]
 impl WasmReplica {
@@ -275,7 +301,7 @@ impl WasmReplica {
     pub fn new(replica_id_value: JsValue, options: JsValue) -> Result<WasmReplica, JsValue> {
         console_error_panic_hook::set_once();
         let id = replica_id(&replica_id_value)?;
-        Ok(WasmReplica(Replica::new(id, config(id, &options)?)))
+        Ok(WasmReplica(Replica::new(id, config(id, &options)?), None))
     }
 
     /// This replica's id, as a decimal string.
@@ -316,14 +342,18 @@ impl WasmReplica {
         self.0.intern(key.as_bytes()).map_or(-1, |h| h as i32)
     }
 
-    /// `INCRBY` on an interned key: the new value, or NaN beyond ±2^53.
+    /// `INCRBY` on an interned key: the new value, or NaN beyond ±2^53 or on failure (then
+    /// `takeError()` has the error).
     #[wasm_bindgen(js_name = incrByHandle)]
-    pub fn incr_by_handle(&mut self, handle: u32, by: f64, now: f64) -> Result<f64, JsValue> {
-        if by.fract() != 0.0 || by.abs() > MAX_SAFE as f64 {
-            return Err(js_error(Error::NotInteger));
-        }
-        let v = self.0.incr_by_handle(now_ms(now), handle, by as i64).map_err(js_error)?;
-        Ok(if v.abs() <= MAX_SAFE { v as f64 } else { f64::NAN })
+    pub fn incr_by_handle(&mut self, handle: u32, by: f64, now: f64) -> f64 {
+        let r = checked_by(by).and_then(|by| self.0.incr_by_handle(now_ms(now), handle, by));
+        number_or_stash(r, &mut self.1)
+    }
+
+    /// The error of the last `incrByHandle` that returned NaN, if it failed (once).
+    #[wasm_bindgen(js_name = takeError)]
+    pub fn take_error(&mut self) -> JsValue {
+        self.1.take().map_or(JsValue::UNDEFINED, js_error)
     }
 
     /// `INCRBY key by`: the new value, or NaN beyond ±2^53.

@@ -164,6 +164,23 @@ impl CausalContext {
         Dot::new(replica, self.max(replica).saturating_add(1))
     }
 
+    /// Creates and adds `replica`'s next dot (one past the highest seen), with one lookup.
+    #[inline]
+    pub fn advance(&mut self, replica: ReplicaId) -> Dot {
+        let s = self.seen.entry(replica).or_default();
+        let seq = match s.cloud.last_mut() {
+            Some(last) => {
+                last.1 = last.1.saturating_add(1);
+                last.1
+            }
+            None => {
+                s.vv = s.vv.saturating_add(1);
+                s.vv
+            }
+        };
+        Dot::new(replica, seq)
+    }
+
     /// Adds one dot.
     #[inline]
     pub fn insert(&mut self, dot: Dot) {

@@ -80,6 +80,9 @@ pub struct Store {
     side: Vec<u32>,
     /// Whether the in-place hot paths run (off only to test them against the general path).
     fast: bool,
+    /// This replica's latest write when the outgoing buffer was last taken: every own dot
+    /// after it is in the buffer's context.
+    taken_at: u64,
 }
 
 impl Store {
@@ -100,6 +103,7 @@ impl Store {
             handles: std::collections::BTreeMap::new(),
             side: Vec::new(),
             fast: true,
+            taken_at: 0,
         }
     }
 
@@ -151,6 +155,7 @@ impl Store {
         if self.outgoing.ctx.is_empty() {
             return None;
         }
+        self.taken_at = self.last_write();
         Some(std::mem::take(&mut self.outgoing))
     }
 
@@ -480,7 +485,6 @@ impl Store {
     /// and moved into it before anything else reads or joins the buffer, which saves a map
     /// lookup per increment; the state is updated at once, as by every write.
     pub fn incr_by_handle(&mut self, handle: u32, by: i64) -> Result<i64> {
-        use crate::crdt::Dot;
         let h = handle as usize;
         let replica = self.replica;
         let fast = self.fast;
@@ -509,7 +513,8 @@ impl Store {
                 }
             }
         }
-        let Some(AnyCrdt::One(Slot::Counter(c))) = self.state.store.entries.get_mut(key.as_key_str()) else {
+        // An owned key: the tree compares heads, mostly without reading the keys' bytes.
+        let Some(AnyCrdt::One(Slot::Counter(c))) = self.state.store.entries.get_mut(&*key) else {
             let key = key.clone();
             self.spill();
             return self.incr_by(&key, by);
@@ -530,7 +535,7 @@ impl Store {
         let (Some(contribution), Some(new_total), Ok(_)) = (contribution, new_total, i64::try_from(total)) else {
             return Err(Error::Overflow);
         };
-        let dot = Dot::new(replica, self.state.ctx.max(replica) + 1);
+        let dot = self.state.ctx.advance(replica);
         match own {
             Some(i) => entries[i] = (dot, contribution),
             None => {
@@ -538,12 +543,13 @@ impl Store {
                 entries.insert(at, (dot, contribution));
             }
         }
-        self.state.ctx.insert(dot);
         if out.is_none() {
             self.side.push(handle);
         }
         *out = Some((dot, contribution));
-        if let Some((old, _)) = own_old {
+        // The superseded dot is in the buffer's context already if it was made since the
+        // buffer was last taken.
+        if let Some((old, _)) = own_old.filter(|(o, _)| o.seq <= self.taken_at) {
             self.outgoing.ctx.insert(old);
         }
         self.outgoing.ctx.insert(dot);

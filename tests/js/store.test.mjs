@@ -45,6 +45,14 @@ test("errors throw CastamereError with the Redis code and message", () => {
       e.code === "WRONGTYPE" &&
       e.message === "WRONGTYPE Operation against a key holding the wrong kind of value",
   );
+  // The interned hot path reports the same errors, and a failure leaves nothing behind.
+  assert.throws(() => s.incr("k"), { code: "WRONGTYPE" });
+  assert.throws(() => s.incrBy("n", 1.5), { code: "ERR" });
+  assert.equal(s.incr("n"), 1);
+  assert.throws(() => s.incrBy("n", 2 ** 60), { code: "ERR" });
+  s.incrBy("big", 2 ** 53 - 1);
+  assert.equal(s.incrBy("big", 2), 2n ** 53n + 1n, "beyond 2^53 the value comes back exact, as a bigint");
+  assert.equal(s.get("k"), "v");
   assert.throws(() => s.exec(["GET"]), { code: "ERR", message: "ERR wrong number of arguments for 'get' command" });
   assert.throws(() => s.exec(["INCRBY", "n", "x"]), { code: "ERR" });
   assert.throws(() => s.exec([{}]), { code: "ERR" });
