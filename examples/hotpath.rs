@@ -3,6 +3,10 @@
 use castamere::Store;
 use std::time::Instant;
 
+fn n_ops(_: usize) -> usize {
+    4_000_000
+}
+
 fn main() {
     let only = std::env::args().nth(1);
     let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
@@ -30,6 +34,20 @@ fn main() {
             }
         }
         println!("incr_by_handle: {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
+    }
+    if run("get") {
+        let mut s = Store::new(1);
+        for k in &keys {
+            s.exec(0, &[b"SET", k.as_bytes(), b"v"]).unwrap();
+        }
+        let t = Instant::now();
+        let mut n = 0;
+        for i in 0..n_ops(n) {
+            if s.exec(0, &[b"GET", keys[i % 1000].as_bytes()]).is_ok() {
+                n += 1;
+            }
+        }
+        println!("get: {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
     }
     if run("set") {
         let mut s = Store::new(1);

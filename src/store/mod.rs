@@ -428,8 +428,15 @@ impl Store {
         };
         let observed = current.as_ref().map_or(0, |r| r.max_ts());
         let ts = clock.tick(now_ms, observed);
-        let dot = Dot::new(replica, state.ctx.max(replica) + 1);
-        let stamped = Stamped { ts, value: value.to_vec() };
+        let dot = state.ctx.advance(replica);
+        // Overwrites a register that holds one entry in place, reusing its value's buffer.
+        let overwrite = |e: &mut (Dot, Stamped)| {
+            e.0 = dot;
+            e.1.ts = ts;
+            e.1.value.clear();
+            e.1.value.extend_from_slice(value);
+        };
+        let fresh = || AnyCrdt::One(Slot::Lww(LwwReg(DotFun::single(dot, Stamped { ts, value: value.to_vec() }))));
         // The delta's context: the dots the write observed, and its own.
         let observed_dots = |d: &Dot| current.as_ref().is_some_and(|r| r.0 .0.iter().any(|(o, _)| o == d));
         for (d, _) in current.iter().flat_map(|r| r.0 .0.iter()) {
@@ -437,30 +444,25 @@ impl Store {
         }
         outgoing.ctx.insert(dot);
         match out {
+            Some(o) if o.0 .0.len() == 1 && observed_dots(&o.0 .0[0].0) => overwrite(&mut o.0 .0[0]),
             Some(o) => {
                 o.0 .0.retain(|(d, _)| !observed_dots(d));
-                o.0 .0.push((dot, stamped.clone()));
+                o.0 .0.push((dot, Stamped { ts, value: value.to_vec() }));
             }
             None => {
-                outgoing
-                    .store
-                    .entries
-                    .insert(Key::from(key), AnyCrdt::One(Slot::Lww(LwwReg(DotFun::single(dot, stamped.clone())))));
+                outgoing.store.entries.insert(Key::from(key), fresh());
             }
         }
         match current {
+            Some(r) if r.0 .0.len() == 1 => overwrite(&mut r.0 .0[0]),
             Some(r) => {
                 r.0 .0.clear();
-                r.0 .0.push((dot, stamped));
+                r.0 .0.push((dot, Stamped { ts, value: value.to_vec() }));
             }
             None => {
-                state
-                    .store
-                    .entries
-                    .insert(Key::from(key), AnyCrdt::One(Slot::Lww(LwwReg(DotFun::single(dot, stamped)))));
+                state.store.entries.insert(Key::from(key), fresh());
             }
         }
-        state.ctx.insert(dot);
         true
     }
 
