@@ -404,10 +404,11 @@ async function coldStart() {
   };
   // In a fresh process each: compile + instantiate the module and serve a first command.
   const probes = {
-    castamere: `const { readFileSync } = await import("node:fs"); const t0 = performance.now();
+    castamere: `const t0 = performance.now(); const { Store } = await import("castamere"); new Store().incr("views");`,
+    "castamere module": `const { readFileSync } = await import("node:fs"); const t0 = performance.now();
       const g = await import(${JSON.stringify(join(root, "pkg/web/castamere.js"))});
       g.initSync({ module: new WebAssembly.Module(readFileSync(${JSON.stringify(join(root, "pkg/web/castamere_bg.wasm"))})) });
-      const s = new g.Store(1n); s.exec(["INCR", "views"], Date.now());`,
+      const s = new g.Store(1n); s.incrBy("views", 1);`,
     loro: `const t0 = performance.now(); const L = await import("loro-crdt"); const d = new L.LoroDoc(); d.getMap("m").set("views", 1);`,
     automerge: `const t0 = performance.now(); const A = await import("@automerge/automerge"); A.change(A.init(), (d) => { d.views = 1; });`,
     yjs: `const t0 = performance.now(); const Y = await import("yjs"); new Y.Doc().getMap("m").set("views", 1);`,
@@ -566,14 +567,16 @@ for (const [lib, r] of Object.entries(mw.results)) {
 }
 lines.push("");
 const cs = results.sections.coldStart;
-lines.push("4. Cold start (fresh process: compile, instantiate, first command) and gzipped size");
-for (const lib of Object.keys(cs.gzippedBytes)) {
-  lines.push(
-    `   ${lib.padEnd(10)} ${f(cs.firstCommandMs[lib]).padStart(7)} ms ${String(cs.gzippedBytes[lib]).padStart(9)} bytes gzipped`,
-  );
+lines.push("4. Cold start (fresh process: import, compile, instantiate, first command) and gzipped size");
+for (const lib of Object.keys(cs.firstCommandMs)) {
+  const size = cs.gzippedBytes[lib] === undefined ? "" : `${String(cs.gzippedBytes[lib]).padStart(9)} bytes gzipped`;
+  lines.push(`   ${lib.padEnd(17)} ${f(cs.firstCommandMs[lib]).padStart(7)} ms ${size}`);
 }
 lines.push(
-  `   targets: <= 150 KB gzipped${miss(cs.gzippedBytes.castamere <= 150 * 1024)}; <= 5 ms to first command${miss(cs.firstCommandMs.castamere <= 5)}`,
+  '   (castamere imports the whole package with its shim; "castamere module" is the wasm module alone: glue, compile, instantiate, one INCR)',
+);
+lines.push(
+  `   targets: <= 150 KB gzipped${miss(cs.gzippedBytes.castamere <= 150 * 1024)}; <= 5 ms to first command (module)${miss(cs.firstCommandMs["castamere module"] <= 5)}`,
 );
 lines.push("");
 const bs = results.sections.bootstrap;

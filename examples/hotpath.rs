@@ -49,6 +49,27 @@ fn main() {
         }
         println!("get: {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
     }
+    for (name, cmd) in [("sadd", &b"SADD"[..]), ("hset", &b"HSET"[..])] {
+        if !run(name) {
+            continue;
+        }
+        let mut s = Store::new(1);
+        let members: Vec<String> = (0..64).map(|i| format!("u{i}")).collect();
+        let t = Instant::now();
+        for i in 0..n {
+            let k = keys[i % 1000].as_bytes();
+            let m = members[i % 64].as_bytes();
+            if cmd == b"SADD" {
+                s.exec(0, &[cmd, k, m]).unwrap();
+            } else {
+                s.exec(0, &[cmd, k, &m[..2], b"v"]).unwrap();
+            }
+            if i % 4096 == 0 {
+                s.take_delta();
+            }
+        }
+        println!("{name}: {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
+    }
     if run("set") {
         let mut s = Store::new(1);
         let t = Instant::now();

@@ -1,6 +1,6 @@
 // The public API shared by every runtime: Store, CastamereError, replica ids. Runtime
 // entries (node.mjs, workerd.mjs, browser.mjs) initialise the wasm module before importing it.
-import { Store as WasmStore } from "../pkg/web/castamere.js";
+import { Store as WasmStore, wasmMemory } from "../pkg/web/castamere.js";
 
 /** An error from castamere; `.code` is the Redis-style code (`ERR`, `WRONGTYPE`, `EPROTO`, ...). */
 export class CastamereError extends Error {
@@ -37,6 +37,25 @@ export function toBigId(id) {
 
 const flat = (xs) => (xs.length === 1 && Array.isArray(xs[0]) ? xs[0] : xs);
 
+// The scratch path of typed writes: the words go straight into a buffer in wasm memory (no
+// allocation, no string conversion) and the reply comes back as a number.
+const SCRATCH_BYTES = 4096;
+const NONE = 0xffffffff;
+const OP = { SET: 0, SADD: 1, SREM: 2, HSET: 3, HINCRBY: 4 };
+let memory;
+
+/** Writes the ASCII string `s` into `view` at `at`: the end, or -1 (not ASCII, or no room). */
+function put(view, at, s) {
+  const end = at + s.length;
+  if (end > view.length) return -1;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    view[at + i] = c;
+  }
+  return end;
+}
+
 /**
  * The Redis-like command methods, shared by `Store` (local) and the networked store from
  * `open()`; each maps onto `exec([...])`.
@@ -45,6 +64,35 @@ export class Commands {
   ping(message) {
     return this.exec(message === undefined ? ["PING"] : ["PING", message]);
   }
+  /** The scratch buffer's view, made again when wasm memory grew (the old one is detached). */
+  _view() {
+    let v = this._sv;
+    if (v === undefined || v.byteLength === 0) {
+      memory ??= wasmMemory();
+      v = this._sv = new Uint8Array(memory.buffer, this._w.scratchPtr(), SCRATCH_BYTES);
+    }
+    return v;
+  }
+
+  /**
+   * Typed write `op` of two or three string words through the scratch buffer: its reply as a
+   * number, or undefined when the words do not fit (the caller takes the general path).
+   */
+  _scratch(op, a, b, c) {
+    const v = this._view();
+    const e1 = put(v, 0, a);
+    const e2 = e1 < 0 ? -1 : put(v, e1, b);
+    const e3 = c === undefined || e2 < 0 ? e2 : put(v, e2, c);
+    if (e3 < 0) return undefined;
+    const r = this._w.execScratch(Date.now(), op, e1, e2 - e1, c === undefined ? NONE : e3 - e2);
+    if (Number.isNaN(r)) {
+      const e = this._w.takeError();
+      if (e !== undefined) rethrow(e);
+    }
+    this._written?.();
+    return r;
+  }
+
   /** A command of 2-4 string words, without building an array in wasm (the typed methods). */
   _exec3(a, b, c, d) {
     if (
@@ -70,6 +118,8 @@ export class Commands {
     return this.exec(["GETALL", key]);
   }
   set(key, value) {
+    if (typeof key === "string" && typeof value === "string" && this._scratch(OP.SET, key, value) !== undefined)
+      return "OK";
     return this._exec3("SET", key, value);
   }
   mget(...keys) {
@@ -120,14 +170,16 @@ export class Commands {
     return this.exec(["INCRBY", key, n]);
   }
   sadd(key, ...members) {
-    return members.length === 1 && typeof members[0] === "string"
-      ? this._exec3("SADD", key, members[0])
-      : this.exec(["SADD", key, ...flat(members)]);
+    if (members.length === 1 && typeof members[0] === "string" && typeof key === "string") {
+      return this._scratch(OP.SADD, key, members[0]) ?? this._exec3("SADD", key, members[0]);
+    }
+    return this.exec(["SADD", key, ...flat(members)]);
   }
   srem(key, ...members) {
-    return members.length === 1 && typeof members[0] === "string"
-      ? this._exec3("SREM", key, members[0])
-      : this.exec(["SREM", key, ...flat(members)]);
+    if (members.length === 1 && typeof members[0] === "string" && typeof key === "string") {
+      return this._scratch(OP.SREM, key, members[0]) ?? this._exec3("SREM", key, members[0]);
+    }
+    return this.exec(["SREM", key, ...flat(members)]);
   }
   smembers(key) {
     return this._exec3("SMEMBERS", key);
@@ -140,7 +192,9 @@ export class Commands {
   }
   /** `hset(key, field, value)` or `hset(key, { field: value, ... })`; returns new fields. */
   hset(key, field, value) {
-    if (typeof field === "string" && typeof value === "string") return this._exec3("HSET", key, field, value);
+    if (typeof key === "string" && typeof field === "string" && typeof value === "string") {
+      return this._scratch(OP.HSET, key, field, value) ?? this._exec3("HSET", key, field, value);
+    }
     const words = typeof field === "object" && field !== null ? Object.entries(field).flat() : [field, value];
     return this.exec(["HSET", key, ...words]);
   }
@@ -160,6 +214,11 @@ export class Commands {
     return this.exec(["HDEL", key, ...flat(fields)]);
   }
   hincrby(key, field, n) {
+    if (typeof key === "string" && typeof field === "string" && Number.isSafeInteger(n)) {
+      const r = this._scratch(OP.HINCRBY, key, field, String(n));
+      // NaN: the value is beyond ±2^53; read it exactly.
+      if (r !== undefined) return Number.isNaN(r) ? this.hget(key, field) : r;
+    }
     return this._exec3("HINCRBY", key, field, String(n));
   }
   /** Enables a flag; `rule` ("ENABLEWINS" or "DISABLEWINS") applies when the flag is created. */

@@ -87,6 +87,60 @@ fn replica_id(v: &JsValue) -> Result<u64, JsValue> {
     }
 }
 
+/// A buffer in wasm memory that the shim writes a command's words into (no allocation and no
+/// string conversion per call). Its address never changes.
+pub struct Scratch(Box<[u8]>);
+
+/// Bytes of a scratch buffer: words longer than this take the general path.
+const SCRATCH_BYTES: usize = 4096;
+
+/// The typed commands the scratch path runs, by the number the shim passes.
+const SCRATCH_COMMANDS: [&[u8]; 6] = [b"SET", b"SADD", b"SREM", b"HSET", b"HINCRBY", b"INCRBY"];
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch(vec![0; SCRATCH_BYTES].into_boxed_slice())
+    }
+
+    fn ptr(&self) -> u32 {
+        self.0.as_ptr() as usize as u32
+    }
+
+    /// The command `op` on the words of lengths `lens` at the start of the buffer, or why not.
+    fn words(&self, op: u32, lens: [u32; 3]) -> Result<([&[u8]; 4], usize), Error> {
+        let name =
+            SCRATCH_COMMANDS.get(op as usize).ok_or_else(|| Error::Invalid(format!("unknown scratch command {op}")))?;
+        let mut words: [&[u8]; 4] = [name, &[], &[], &[]];
+        let mut at = 0usize;
+        let mut n = 1;
+        for len in lens {
+            if len == u32::MAX {
+                break;
+            }
+            let end = at.checked_add(len as usize).filter(|&e| e <= self.0.len());
+            let end = end.ok_or_else(|| Error::Invalid("scratch words beyond the buffer".into()))?;
+            words[n] = &self.0[at..end];
+            at = end;
+            n += 1;
+        }
+        Ok((words, n))
+    }
+}
+
+/// A reply as a plain number for the scratch path: integers as themselves (NaN beyond
+/// ±2^53), `OK` as 0; an error is kept for `takeError` and gives NaN.
+fn reply_number(r: Result<Reply, Error>, err: &mut Option<Error>) -> f64 {
+    match r {
+        Ok(Reply::Int(v)) if v.abs() <= MAX_SAFE => v as f64,
+        Ok(Reply::Int(_)) => f64::NAN,
+        Ok(_) => 0.0,
+        Err(e) => {
+            *err = Some(e);
+            f64::NAN
+        }
+    }
+}
+
 /// An increment from JS: an integer within ±2^53.
 fn checked_by(by: f64) -> Result<i64, Error> {
     if by.fract() != 0.0 || by.abs() > MAX_SAFE as f64 {
@@ -111,7 +165,7 @@ fn number_or_stash(r: Result<i64, Error>, err: &mut Option<Error>) -> f64 {
 /// The store as seen from JavaScript (the shim's `Store` wraps it). Hot keys are interned
 /// by the store, so hot paths pass a small integer instead of copying a string each call.
 #[wasm_bindgen(js_name = Store)]
-pub struct WasmStore(crate::Store, Option<Error>);
+pub struct WasmStore(crate::Store, Option<Error>, Scratch);
 
 #[wasm_bindgen(js_class = Store)]
 impl WasmStore {
@@ -130,7 +184,7 @@ impl WasmStore {
         if let Some(v) = max_value_bytes {
             limits.max_value_bytes = v as usize;
         }
-        Ok(WasmStore(crate::Store::with_limits(replica_id(&replica_id_value)?, limits), None))
+        Ok(WasmStore(crate::Store::with_limits(replica_id(&replica_id_value)?, limits), None, Scratch::new()))
     }
 
     /// Runs one command; `now` is the caller's wall clock in milliseconds.
@@ -166,10 +220,29 @@ impl WasmStore {
         number_or_stash(r, &mut self.1)
     }
 
-    /// The error of the last `incrByHandle` that returned NaN, if it failed (once).
+    /// The error of the last `incrByHandle` or `execScratch` that returned NaN, if it
+    /// failed (once).
     #[wasm_bindgen(js_name = takeError)]
     pub fn take_error(&mut self) -> JsValue {
         self.1.take().map_or(JsValue::UNDEFINED, js_error)
+    }
+
+    /// Where the shim writes words for `execScratch`, in wasm memory.
+    #[wasm_bindgen(js_name = scratchPtr)]
+    pub fn scratch_ptr(&self) -> u32 {
+        self.2.ptr()
+    }
+
+    /// Runs typed command `op` (SET, SADD, SREM, HSET, HINCRBY, INCRBY) on the words the shim
+    /// wrote into the scratch buffer (lengths `a`, `b`, `c`; 2^32-1 for none): a number as
+    /// `reply_number` gives it.
+    #[wasm_bindgen(js_name = execScratch)]
+    pub fn exec_scratch(&mut self, now: f64, op: u32, a: u32, b: u32, c: u32) -> f64 {
+        let r = match self.2.words(op, [a, b, c]) {
+            Ok((words, n)) => self.0.exec(now.max(0.0) as u64, &words[..n]),
+            Err(e) => Err(e),
+        };
+        reply_number(r, &mut self.1)
     }
 
     /// Runs a command of 2 to 4 string words without building an array (the shim's typed
@@ -292,7 +365,7 @@ fn config(replica: u64, options: &JsValue) -> Result<Config, JsValue> {
 
 /// A networked replica's state machine as seen from JavaScript (the shim's `open()` drives it).
 #[wasm_bindgen(js_name = Replica)]
-pub struct WasmReplica(Replica, Option<Error>);
+pub struct WasmReplica(Replica, Option<Error>, Scratch);
 
 #[wasm_bindgen(js_class = Replica)]
 impl WasmReplica {
@@ -301,7 +374,7 @@ impl WasmReplica {
     pub fn new(replica_id_value: JsValue, options: JsValue) -> Result<WasmReplica, JsValue> {
         console_error_panic_hook::set_once();
         let id = replica_id(&replica_id_value)?;
-        Ok(WasmReplica(Replica::new(id, config(id, &options)?), None))
+        Ok(WasmReplica(Replica::new(id, config(id, &options)?), None, Scratch::new()))
     }
 
     /// This replica's id, as a decimal string.
@@ -350,10 +423,27 @@ impl WasmReplica {
         number_or_stash(r, &mut self.1)
     }
 
-    /// The error of the last `incrByHandle` that returned NaN, if it failed (once).
+    /// The error of the last `incrByHandle` or `execScratch` that returned NaN, if it
+    /// failed (once).
     #[wasm_bindgen(js_name = takeError)]
     pub fn take_error(&mut self) -> JsValue {
         self.1.take().map_or(JsValue::UNDEFINED, js_error)
+    }
+
+    /// Where the shim writes words for `execScratch`, in wasm memory.
+    #[wasm_bindgen(js_name = scratchPtr)]
+    pub fn scratch_ptr(&self) -> u32 {
+        self.2.ptr()
+    }
+
+    /// `Store.execScratch` on the local store (a write is sealed within `deltaIntervalMs`).
+    #[wasm_bindgen(js_name = execScratch)]
+    pub fn exec_scratch(&mut self, now: f64, op: u32, a: u32, b: u32, c: u32) -> f64 {
+        let r = match self.2.words(op, [a, b, c]) {
+            Ok((words, n)) => self.0.exec(now_ms(now), &words[..n]),
+            Err(e) => Err(e),
+        };
+        reply_number(r, &mut self.1)
     }
 
     /// `INCRBY key by`: the new value, or NaN beyond ±2^53.
@@ -641,4 +731,10 @@ impl WasmOrigin {
     pub fn size(&self) -> f64 {
         self.0.store().len() as f64
     }
+}
+
+/// The WebAssembly memory, for the shim's view of the scratch buffers.
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
 }

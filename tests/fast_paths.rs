@@ -1,4 +1,4 @@
-//! Contract: the in-place hot paths (`INCR`, `SET`, interned increments) give the same
+//! Contract: the in-place hot paths (`INCR`, `SET`, `SADD`, `HSET`, interned increments) give the same
 //! replies, states and outgoing deltas as the general path of every command, whatever runs
 //! between them: other commands on the same keys, type conflicts, removals, remote deltas,
 //! takes of the buffer.
@@ -23,24 +23,31 @@ enum Op {
 
 fn words(c: u8, k: usize, v: u8) -> Vec<String> {
     let key = KEYS[k].to_string();
-    let v = format!("v{v}");
-    match c {
-        0 => vec!["SET".into(), key, v],
-        1 => vec!["INCR".into(), key],
-        2 => vec!["INCRBY".into(), key, "-3".into()],
-        3 => vec!["DEL".into(), key],
-        4 => vec!["SADD".into(), key, v],
-        5 => vec!["HSET".into(), key, "f".into(), v],
-        6 => vec!["MSET".into(), key, v.clone(), KEYS[(k + 1) % 4].into(), v],
-        _ => vec!["GET".into(), key],
-    }
+    let m = format!("v{v}");
+    let field = if v % 2 == 0 { "f" } else { "g" }.to_string();
+    let w: Vec<&str> = match c {
+        0 => vec!["SET", &key, &m],
+        1 => vec!["INCR", &key],
+        2 => vec!["INCRBY", &key, "-3"],
+        3 => vec!["DEL", &key],
+        4 => vec!["SADD", &key, &m],
+        5 => vec!["HSET", &key, &field, &m],
+        6 => vec!["MSET", &key, &m, KEYS[(k + 1) % 4], &m],
+        7 => vec!["SREM", &key, &m],
+        8 => vec!["HDEL", &key, &field],
+        9 => vec!["HINCRBY", &key, &field, "2"],
+        10 => vec!["SADD", &key, &m, "v9"],
+        11 => vec!["HSET", &key, "f", &m, "g", &m],
+        _ => vec!["GET", &key],
+    };
+    w.into_iter().map(String::from).collect()
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => (0u8..8, 0usize..4, 0u8..4).prop_map(|(c, k, v)| Op::Local(c, k, v)),
+        6 => (0u8..13, 0usize..4, 0u8..4).prop_map(|(c, k, v)| Op::Local(c, k, v)),
         2 => (0usize..4, -2i64..4).prop_map(|(k, n)| Op::Handle(k, n)),
-        3 => (0u8..7, 0usize..4, 0u8..4).prop_map(|(c, k, v)| Op::Remote(c, k, v)),
+        3 => (0u8..12, 0usize..4, 0u8..4).prop_map(|(c, k, v)| Op::Remote(c, k, v)),
         1 => Just(Op::Take),
     ]
 }

@@ -382,6 +382,11 @@ impl Store {
             self.check_key(m)?;
         }
         self.expect_kind(key, SET)?;
+        if let [m] = members {
+            if let Some(added) = self.sadd_fast(key, m) {
+                return Ok(added);
+            }
+        }
         let added = members
             .iter()
             .enumerate()
@@ -421,6 +426,11 @@ impl Store {
             self.check_value(v)?;
         }
         self.expect_kind(key, HASH)?;
+        if let [(f, v)] = pairs {
+            if let Some(created) = self.hset_fast(now_ms, key, f, v) {
+                return Ok(created);
+            }
+        }
         let replica = self.replica;
         let mut created = 0;
         for (i, (f, v)) in pairs.iter().enumerate() {

@@ -466,6 +466,166 @@ impl Store {
         true
     }
 
+    /// `SADD key member`'s hot path on a key that is absent or a plain set: the same joins as
+    /// the general path, in place. `None` when the key is not in that shape. The caller has
+    /// checked sizes and type.
+    pub(crate) fn sadd_fast(&mut self, key: &[u8], member: &[u8]) -> Option<i64> {
+        use crate::crdt::{DotFun, DotMap, KeyStr, OrSet};
+        if !self.fast {
+            return None;
+        }
+        self.spill();
+        let replica = self.replica;
+        let Store { state, outgoing, .. } = self;
+        let (ks, ms) = (KeyStr::new(key), KeyStr::new(member));
+        let set = match state.store.entries.get_mut(ks) {
+            None => None,
+            Some(AnyCrdt::One(Slot::Set(s))) => Some(s),
+            Some(_) => return None,
+        };
+        let out = match outgoing.store.entries.get_mut(ks) {
+            None => None,
+            Some(e @ AnyCrdt::Empty) => {
+                *e = AnyCrdt::One(Slot::Set(Box::default()));
+                match e {
+                    AnyCrdt::One(Slot::Set(o)) => Some(o),
+                    _ => unreachable!("just set"),
+                }
+            }
+            Some(AnyCrdt::One(Slot::Set(o))) => Some(o),
+            Some(_) => return None,
+        };
+        let dot = state.ctx.advance(replica);
+        let old = set.as_ref().and_then(|s| s.0.entries.get(ms));
+        let added = i64::from(old.is_none_or(|d| d.is_bottom()));
+        let observed = |d: &crate::crdt::Dot| old.is_some_and(|o| o.0.iter().any(|(x, _)| x == d));
+        for (d, _) in old.iter().flat_map(|o| o.0.iter()) {
+            outgoing.ctx.insert(*d);
+        }
+        outgoing.ctx.insert(dot);
+        match out {
+            Some(o) => match o.0.entries.get_mut(ms) {
+                Some(ds) => {
+                    ds.0.retain(|(d, _)| !observed(d));
+                    let at = ds.0.partition_point(|(d, _)| *d < dot);
+                    ds.0.insert(at, (dot, ()));
+                }
+                None => {
+                    o.0.entries.insert(Key::from(member), DotFun::single(dot, ()));
+                }
+            },
+            None => {
+                let mut m = DotMap::default();
+                m.entries.insert(Key::from(member), DotFun::single(dot, ()));
+                outgoing.store.entries.insert(Key::from(key), AnyCrdt::One(Slot::Set(Box::new(OrSet(m)))));
+            }
+        }
+        match set {
+            Some(s) => match s.0.entries.get_mut(ms) {
+                Some(ds) => {
+                    ds.0.clear();
+                    ds.0.push((dot, ()));
+                }
+                None => {
+                    s.0.entries.insert(Key::from(member), DotFun::single(dot, ()));
+                }
+            },
+            None => {
+                let mut m = DotMap::default();
+                m.entries.insert(Key::from(member), DotFun::single(dot, ()));
+                state.store.entries.insert(Key::from(key), AnyCrdt::One(Slot::Set(Box::new(OrSet(m)))));
+            }
+        }
+        Some(added)
+    }
+
+    /// `HSET key field value`'s hot path on a key that is absent or a plain hash whose field
+    /// is absent or a string: the same joins as the general path, in place. `None` otherwise.
+    /// The caller has checked sizes and type.
+    pub(crate) fn hset_fast(&mut self, now_ms: u64, key: &[u8], field: &[u8], value: &[u8]) -> Option<i64> {
+        use crate::crdt::{AnyMap, Dot, DotFun, DotMap, KeyStr, LwwReg, Stamped};
+        if !self.fast {
+            return None;
+        }
+        self.spill();
+        let replica = self.replica;
+        let Store { state, outgoing, clock, .. } = self;
+        let (ks, fs) = (KeyStr::new(key), KeyStr::new(field));
+        let hash = match state.store.entries.get_mut(ks) {
+            None => None,
+            Some(AnyCrdt::One(Slot::Map(h))) => Some(h),
+            Some(_) => return None,
+        };
+        let current: Option<&LwwReg> = match hash.as_deref().and_then(|h| h.0.entries.get(fs)) {
+            None => None,
+            Some(AnyCrdt::One(Slot::Lww(r))) => Some(r),
+            Some(_) => return None,
+        };
+        // The outgoing entry: absent, a removal marker, or a hash whose field is absent, a
+        // removal marker or a string.
+        match outgoing.store.entries.get(ks) {
+            None | Some(AnyCrdt::Empty) => {}
+            Some(AnyCrdt::One(Slot::Map(o))) => match o.0.entries.get(fs) {
+                None | Some(AnyCrdt::Empty) | Some(AnyCrdt::One(Slot::Lww(_))) => {}
+                Some(_) => return None,
+            },
+            Some(_) => return None,
+        }
+        let created = i64::from(current.as_ref().is_none_or(|r| r.0.is_bottom()));
+        let observed_ts = current.as_ref().map_or(0, |r| r.max_ts());
+        let ts = clock.tick(now_ms, observed_ts);
+        let dot = state.ctx.advance(replica);
+        let observed = |d: &Dot| current.as_ref().is_some_and(|r| r.0 .0.iter().any(|(o, _)| o == d));
+        for (d, _) in current.iter().flat_map(|r| r.0 .0.iter()) {
+            outgoing.ctx.insert(*d);
+        }
+        outgoing.ctx.insert(dot);
+        let fresh = || AnyCrdt::One(Slot::Lww(LwwReg(DotFun::single(dot, Stamped { ts, value: value.to_vec() }))));
+        let fresh_hash = || {
+            let mut m = DotMap::default();
+            m.entries.insert(Key::from(field), fresh());
+            AnyCrdt::One(Slot::Map(Box::new(AnyMap::from_dotmap(m))))
+        };
+        match outgoing.store.entries.get_mut(ks) {
+            None => {
+                outgoing.store.entries.insert(Key::from(key), fresh_hash());
+            }
+            Some(e @ AnyCrdt::Empty) => *e = fresh_hash(),
+            Some(AnyCrdt::One(Slot::Map(o))) => match o.0.entries.get_mut(fs) {
+                None => {
+                    o.0.entries.insert(Key::from(field), fresh());
+                }
+                Some(e @ AnyCrdt::Empty) => *e = fresh(),
+                Some(AnyCrdt::One(Slot::Lww(r))) => {
+                    r.0 .0.retain(|(d, _)| !observed(d));
+                    r.0 .0.push((dot, Stamped { ts, value: value.to_vec() }));
+                }
+                Some(_) => unreachable!("checked above"),
+            },
+            Some(_) => unreachable!("checked above"),
+        }
+        let reuse = current.is_some_and(|r| r.0 .0.len() == 1);
+        match hash {
+            Some(h) => match h.0.entries.get_mut(fs) {
+                Some(AnyCrdt::One(Slot::Lww(r))) if reuse => {
+                    let e = &mut r.0 .0[0];
+                    e.0 = dot;
+                    e.1.ts = ts;
+                    e.1.value.clear();
+                    e.1.value.extend_from_slice(value);
+                }
+                Some(e) => *e = fresh(),
+                None => {
+                    h.0.entries.insert(Key::from(field), fresh());
+                }
+            },
+            None => {
+                state.store.entries.insert(Key::from(key), fresh_hash());
+            }
+        }
+        Some(created)
+    }
+
     /// Interns `key` for [`Store::incr_by_handle`]: a small integer that stands for it from
     /// then on (the same one when it was interned before). `None` when [`MAX_INTERNED`] keys
     /// are interned or the key is longer than [`MAX_INTERNED_KEY`] or the limit.
