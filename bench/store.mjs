@@ -87,7 +87,7 @@ function row(name, castamere, baseline, target) {
     pending.set(k, v);
     if (i % 4096 === 0) pending.clear();
   });
-  row("SET (exec)", c, base);
+  row("SET (store.set)", c, base);
 }
 
 // --- SADD
@@ -110,7 +110,7 @@ function row(name, castamere, baseline, target) {
     pending.set(k, set);
     if (i % 4096 === 0) pending.clear();
   });
-  row("SADD (exec)", c, base);
+  row("SADD (store.sadd)", c, base);
 }
 
 // --- HSET
@@ -133,7 +133,7 @@ function row(name, castamere, baseline, target) {
     pending.set(k, h);
     if (i % 4096 === 0) pending.clear();
   });
-  row("HSET (exec)", c, base);
+  row("HSET (store.hset)", c, base);
 }
 
 // --- Delta sizes: one operation on an existing key, as the sync engine ships it to the
