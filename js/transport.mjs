@@ -41,6 +41,9 @@ export class RelayTransport {
     this.attempt = 0;
     this.timer = null;
     this.dropped = 0;
+    // Frames of the current tick, written together after it (one write under load).
+    this.outbox = [];
+    this.flushing = false;
   }
 
   url() {
@@ -116,9 +119,38 @@ export class RelayTransport {
 
   send(frame) {
     if (this.open && this.ws?.readyState === 1) {
-      this.ws.send(frame);
+      // Written after the current task (a microtask): the caller finishes what it was doing
+      // (joining a delta, answering a request) before the socket write, and the frames of one
+      // task go out in one write where the socket allows it.
+      this.outbox.push(frame);
+      if (!this.flushing) {
+        this.flushing = true;
+        queueMicrotask(() => this.flush());
+      }
       return;
     }
+    this.backlog(frame);
+  }
+
+  flush() {
+    this.flushing = false;
+    const frames = this.outbox;
+    this.outbox = [];
+    const ws = this.ws;
+    if (!this.open || ws?.readyState !== 1) {
+      for (const f of frames) this.backlog(f);
+      return;
+    }
+    const socket = ws._socket; // the `ws` package's net.Socket, where there is one
+    socket?.cork?.();
+    try {
+      for (const f of frames) ws.send(f);
+    } finally {
+      socket?.uncork?.();
+    }
+  }
+
+  backlog(frame) {
     // Disconnected: keep a bounded backlog; the sync protocol resends whatever is dropped.
     this.queue.push(frame);
     this.queuedBytes += frame.length;
@@ -137,6 +169,7 @@ export class RelayTransport {
   }
 
   close() {
+    if (this.outbox.length > 0) this.flush();
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = null;
