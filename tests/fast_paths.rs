@@ -103,5 +103,14 @@ proptest! {
             prop_assert_eq!(fast.snapshot(), slow.snapshot());
         }
         prop_assert_eq!(fast.take_deltas(), slow.take_deltas());
+        // A cold store adopts a snapshot as the general join would build it.
+        let snap = fast.snapshot();
+        let mut adopted = Store::new(9);
+        adopted.apply(&snap).expect("a snapshot");
+        let mut joined = Store::new(9);
+        joined.set_fast_paths(false);
+        joined.apply(&snap).expect("a snapshot");
+        prop_assert_eq!(adopted.snapshot(), joined.snapshot());
+        prop_assert!(adopted == fast);
     }
 }

@@ -174,7 +174,7 @@ impl Store {
     pub fn apply(&mut self, bytes: &[u8]) -> Result<()> {
         match codec::decode(bytes, self.limits.decode())? {
             Blob::Delta(d) => self.join_delta(&d),
-            Blob::State(s) => self.join_state(&s),
+            Blob::State(s) => self.join_state_owned(s),
         }
         Ok(())
     }
@@ -189,6 +189,18 @@ impl Store {
     pub fn join_state(&mut self, state: &Causal<Keyspace>) {
         self.observe(&state.store);
         self.state.join(state);
+    }
+
+    /// [`Store::join_state`] taking the state: an empty store (a cold start) adopts it
+    /// without copying a value.
+    pub fn join_state_owned(&mut self, mut state: Causal<Keyspace>) {
+        if !(self.fast && self.state.ctx.is_empty() && self.state.store.is_empty()) {
+            return self.join_state(&state);
+        }
+        self.observe(&state.store);
+        // What a join into the empty state keeps: every non-empty value, no removal marks.
+        state.store.normalize();
+        self.state = state;
     }
 
     /// The full state, encoded (a snapshot).
@@ -388,7 +400,8 @@ impl Store {
         Some(Ok(new_total))
     }
 
-    /// Turns the in-place hot paths of `INCR`, `SET` and interned increments off (or back
+    /// Turns the in-place hot paths (`INCR`, `SET`, `SADD`, `HSET`, interned increments, a cold
+    /// store adopting a snapshot) off (or back
     /// on). They give the same replies, states and deltas as the general path; this exists
     /// to test that.
     #[doc(hidden)]

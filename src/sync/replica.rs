@@ -1155,8 +1155,8 @@ impl Replica {
     }
 
     /// Joins a full state from a peer (or the origin) that held every writer up to `marks`.
-    fn join_full_state(&mut self, state: &Causal<Keyspace>, marks: &[Mark]) {
-        self.store.join_state(state);
+    fn join_full_state(&mut self, state: Causal<Keyspace>, marks: &[Mark]) {
+        self.store.join_state_owned(state);
         for &(s, m) in marks {
             self.deliver_up_to(s, m);
         }
@@ -1195,7 +1195,7 @@ impl Replica {
         };
         self.alive(from, now);
         if let Some(s) = state {
-            self.join_full_state(&s, &marks);
+            self.join_full_state(s, &marks);
         }
         for (g, delta) in groups.into_iter().zip(decoded) {
             let have = self.delivered(g.source);
@@ -1232,7 +1232,7 @@ impl Replica {
             Blob::State(s) => s,
             Blob::Delta(_) => return Err(Error::Invalid("a snapshot carried a delta".into())),
         };
-        self.join_full_state(&state, marks);
+        self.join_full_state(state, marks);
         for &(s, m) in marks {
             self.raise_origin_mark(s, m);
         }
