@@ -400,10 +400,9 @@ impl Store {
         Some(Ok(new_total))
     }
 
-    /// Turns the in-place hot paths (`INCR`, `SET`, `SADD`, `HSET`, interned increments, a cold
-    /// store adopting a snapshot) off (or back
-    /// on). They give the same replies, states and deltas as the general path; this exists
-    /// to test that.
+    /// Turns the in-place hot paths off (or back on): `INCR`, `SET`, `SADD`, `HSET`, interned
+    /// increments, and a cold store adopting a snapshot. They give the same replies, states
+    /// and deltas as the general path; this exists to test that.
     #[doc(hidden)]
     pub fn set_fast_paths(&mut self, on: bool) {
         self.spill();
