@@ -2,14 +2,20 @@
 //
 // Any broker can replace the relay by implementing the same small interface (a NATS cluster
 // over WebSocket, with gateways between regions, maps it onto subjects
-// `castamere.<tenant>.<region>.sync`, `...membership` and `...peer.<replica>`):
+// `castamere.<tenant>.<region>.sync`, `...membership` and `...peer.<replica>`), passed to
+// `open({ transport: (handlers) => transport })`:
 //
 //   transport.connect()                 start connecting (and keep reconnecting)
 //   transport.publish(topic, payload)   topic "sync" or "membership"; payload a Uint8Array
-//   transport.direct(peer, payload)     to one replica of the region
+//   transport.direct(peer, payload)     to one replica of the region, this one included: a
+//                                       sync session settles when its echo comes back, so
+//                                       a direct message must not overtake earlier ones
 //   transport.close()                   stop for good
-//   onMessage({ from, payload })        every payload from another replica
+//   onMessage({ from, payload })        every payload from another replica (or itself)
 //   onStatus(status, detail)            "open", "closed" (with the reason), "refused"
+//   onControl({ type, peers | peer })   "welcome" with the replicas connected now, then
+//                                       "join" / "leave"; after a reconnection the replica
+//                                       asks one of them for what it missed
 //
 // Payloads are opaque castamere bytes; the transport never looks inside.
 import { directFrame, parseIncoming, publishFrame, TOPICS } from "./relay/frames.mjs";
