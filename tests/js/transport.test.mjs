@@ -1,0 +1,88 @@
+// Contract: another broker can stand in for the relay through open({ transport }), and what
+// the interface promises (an echo to oneself after earlier messages, a welcome listing who is
+// connected) is enough for sync sessions, write concerns and catching up after a suspension.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { open } from "castamere";
+
+/** An in-memory broker: every delivery is a microtask, so messages keep their order. */
+class Hub {
+  constructor() {
+    this.members = new Map();
+    this.delivered = 0;
+  }
+  transport(h) {
+    const hub = this;
+    const deliver = (to, payload) =>
+      queueMicrotask(() => {
+        hub.delivered++;
+        to.onMessage({ from: h.replicaId, payload: payload.slice() });
+      });
+    return {
+      open: false,
+      connect() {
+        hub.members.set(h.replicaId, h);
+        this.open = true;
+        queueMicrotask(() => {
+          h.onStatus("open");
+          h.onControl({ type: "welcome", peers: [...hub.members.keys()].filter((p) => p !== h.replicaId) });
+          for (const [id, o] of hub.members) if (id !== h.replicaId) o.onControl({ type: "join", peer: h.replicaId });
+        });
+      },
+      publish(_topic, payload) {
+        for (const [id, o] of hub.members) if (id !== h.replicaId) deliver(o, payload);
+      },
+      direct(peer, payload) {
+        const o = hub.members.get(peer);
+        if (o) deliver(o, payload);
+      },
+      close() {
+        hub.members.delete(h.replicaId);
+        this.open = false;
+        for (const o of hub.members.values()) o.onControl({ type: "leave", peer: h.replicaId });
+      },
+    };
+  }
+}
+
+const eventually = async (f, ms, what) => {
+  const t0 = Date.now();
+  while (!(await f())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+test("two replicas over a custom transport: sessions settle, write concerns resolve, a suspended replica catches up", async () => {
+  const hub = new Hub();
+  const config = { bootstrapBudgetMs: 50 };
+  const a = await open({ transport: (h) => hub.transport(h), config });
+  const b = await open({ transport: (h) => hub.transport(h), config });
+  try {
+    await a.exec(["INCRBY", "views", 2], { ack: "region", timeoutMs: 2000 });
+    await eventually(() => b.get("views") === 2, 2000, "b sees a's write");
+    // A warm session ends on its echo, well inside its budget.
+    const t0 = performance.now();
+    const r = await b.sync({ budgetMs: 1000 });
+    assert.equal(r.complete, true);
+    assert.ok(performance.now() - t0 < 500, `the session took ${performance.now() - t0} ms`);
+    // b goes away; a writes; b comes back and asks a connected peer for what it missed.
+    b.suspend();
+    a.incrBy("views", 40);
+    a.push();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(b.get("views"), 2, "a suspended replica hears nothing");
+    b.resume();
+    const caught = await b.sync({ budgetMs: 1000 });
+    assert.equal(caught.complete, true);
+    assert.equal(b.get("views"), 42);
+    assert.ok(hub.delivered > 0);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("open({ transport }) must be a function, and says so", async () => {
+  await assert.rejects(open({ transport: {} }), { code: "ERR", message: /takes a function/ });
+});
