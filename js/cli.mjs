@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The castamere command line: relay, origin, token, scenario.
+// The castamere command line: relay, origin, replica, token, scenario.
 import { mintToken } from "./token.mjs";
 
 const [cmd, ...rest] = process.argv.slice(2);
@@ -21,9 +21,10 @@ function flags(args) {
 const usage = `usage:
   castamere relay  --port 7400 --secret S [--host 127.0.0.1] [--max-frame-bytes N] [--max-messages-per-second N]
   castamere origin --port 7401 --db ./origin.sqlite --secret S [--tenant default] [--host 127.0.0.1]
+  castamere replica --relay ws://host:7400 --token T [--origin URL] [--region R] [--port 7402] [--host 127.0.0.1]
   castamere token  --secret S --tenant T --region R [--ttl 3600]
   castamere scenario [--duration 60] [--rate N] [--pages N] [--wan-ms 80] [--json FILE]
-The secret may also come from CASTAMERE_SECRET.`;
+The secret may also come from CASTAMERE_SECRET, the replica's token from CASTAMERE_TOKEN.`;
 
 async function main() {
   const f = flags(rest);
@@ -69,6 +70,27 @@ async function main() {
       const stop = async () => {
         console.error("[origin] SIGTERM: finishing requests");
         await origin.close();
+        process.exit(0);
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+      return;
+    }
+    case "replica": {
+      const { startReplica } = await import("./replica/server.mjs");
+      const replica = await startReplica({
+        relay: f.relay,
+        token: f.token ?? process.env.CASTAMERE_TOKEN,
+        origin: f.origin,
+        region: f.region,
+        port: Number(f.port ?? 7402),
+        host: f.host ?? "127.0.0.1",
+        log: f.quiet ? undefined : (m) => console.error(`[replica] ${m}`),
+      });
+      console.log(`castamere replica ${replica.db.replicaId} running (health: ${replica.url}/healthz)`);
+      const stop = async () => {
+        console.error("[replica] SIGTERM: handing off to the origin and leaving the region");
+        await replica.close();
         process.exit(0);
       };
       process.on("SIGTERM", stop);

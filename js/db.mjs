@@ -252,6 +252,20 @@ export class Db extends Commands {
     return { acked, level, upto };
   }
 
+  /**
+   * Before a long-lived replica stops for good: ships to the origin everything it holds that
+   * the origin lacks (its own writes, and those of departed writers), within `budgetMs`.
+   * Resolves to `{ done }`; then call `close()`.
+   */
+  async retire({ budgetMs = 5000 } = {}) {
+    const done = () => !this._w.owesOrigin;
+    // Retiring first: only then does the replica count departed writers' writes as owed.
+    this._w.retire(Date.now());
+    this._drain();
+    if (!done()) await this._wait(done, budgetMs, null).catch(() => null);
+    return { done: done() };
+  }
+
   /** Resolves when every request to the origin in flight has finished (for `waitUntil`). */
   async idle() {
     while (this._inflight.size > 0) await Promise.allSettled([...this._inflight]);
@@ -383,7 +397,7 @@ export class Db extends Commands {
       else if (e.type === "synced" && e.complete) this._emit("converged", e);
       else if (e.type === "acked") this._emit("acked", e);
     }
-    if (events.length > 0 && this._waiters.length > 0) {
+    if (this._waiters.length > 0) {
       for (const w of [...this._waiters]) {
         const hit = events.find((e) => w.match(e)) ?? (w.match({ type: "check" }) ? {} : undefined);
         if (hit !== undefined) {

@@ -205,6 +205,8 @@ export declare class Db extends Commands {
   flush(options?: { to?: "region" | "origin"; budgetMs?: number }): Promise<FlushResult>;
   /** Seals pending writes and sends them to the region now. */
   push(): void;
+  /** Before a long-lived replica stops: ships everything the origin lacks (its own and departed writers' writes). */
+  retire(options?: { budgetMs?: number }): Promise<{ done: boolean }>;
   /** Resolves when no request to the origin is in flight (for `waitUntil`). */
   idle(): Promise<void>;
   /** Stops timers and closes the connection, keeping the state (between Worker requests). */

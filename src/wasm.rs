@@ -516,6 +516,17 @@ impl WasmReplica {
         self.0.resync(now_ms(now), now_ms(budget_ms), &ids);
     }
 
+    /// Before stopping for good: ships everything the origin lacks (see `Replica::retire`).
+    pub fn retire(&mut self, now: f64) {
+        self.0.retire(now_ms(now));
+    }
+
+    /// Whether writes held here are still missing at the origin (see `Replica::owes_origin`).
+    #[wasm_bindgen(getter, js_name = owesOrigin)]
+    pub fn owes_origin(&self) -> bool {
+        self.0.owes_origin()
+    }
+
     /// Seals and broadcasts pending writes now.
     pub fn push(&mut self, now: f64) {
         self.0.push(now_ms(now));

@@ -32,6 +32,7 @@ const DEFAULTS = {
   seed: 7,
   report: "report/red-wedding.html",
   quiet: false,
+  anchor: false,
 };
 
 function freePort() {
@@ -170,6 +171,19 @@ export async function runScenario(flags = {}) {
     );
     const relay = `ws://127.0.0.1:${relayPort}`;
     const origin = `http://127.0.0.1:${originPort}`;
+    // --anchor: a long-lived regional replica beside the relay (`castamere replica`).
+    let anchor = null;
+    if (o.anchor) {
+      const anchorPort = await freePort();
+      children.push(
+        await startProcess(
+          cli,
+          ["replica", "--relay", relay, "--token", token, "--origin", origin, "--port", String(anchorPort), "--quiet"],
+          /running/,
+        ),
+      );
+      anchor = `http://127.0.0.1:${anchorPort}`;
+    }
     const originApp = `http://127.0.0.1:${appPort}`;
     const auth = { authorization: `Bearer ${token}` };
 
@@ -249,7 +263,8 @@ export async function runScenario(flags = {}) {
 
     say(
       `castamere: the Red Wedding — ${ep.requests.length} requests over ${o.duration}s (peak ${o.rate}/s), ${o.pages} pages, ` +
-        `${ep.hot.length} hot; the same traffic in each mode, origin then edge (wide-area round trip ${o.wanMs} ms, simulated)`,
+        `${ep.hot.length} hot; the same traffic in each mode, origin then edge (wide-area round trip ${o.wanMs} ms, simulated)` +
+        (o.anchor ? "; a regional replica runs beside the relay" : ""),
     );
     const scrape = async () => {
       const edgeReq = Number(
@@ -355,8 +370,13 @@ export async function runScenario(flags = {}) {
     const c0 = performance.now();
     let converged = false;
     let convergenceMs = null;
+    const anchorSnapshot = async () => {
+      const r = await fetch(`${anchor}/v1/snapshot`, { headers: auth });
+      return Buffer.from(await r.arrayBuffer()).toString("base64");
+    };
     while (performance.now() - c0 < 30_000) {
       const snaps = await Promise.all(live.map((c) => c.call("snapshot").catch(() => null)));
+      if (anchor) snaps.push(await anchorSnapshot().catch(() => null));
       if (snaps.every((s) => s !== null && s === snaps[0])) {
         converged = true;
         convergenceMs = performance.now() - c0;
@@ -412,6 +432,7 @@ export async function runScenario(flags = {}) {
         wanMs: o.wanMs,
         simulatedWan: true,
         requests: ep.requests.length,
+        anchor: Boolean(o.anchor),
       },
       modes: {
         edge: {

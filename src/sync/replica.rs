@@ -244,6 +244,8 @@ pub struct Replica {
     handoff: Option<u64>,
     handoff_origin_at: Option<u64>,
     closed: bool,
+    /// Retiring: ships every departed writer's writes it holds, whoever else holds them.
+    retiring: bool,
 
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -326,6 +328,7 @@ impl Replica {
             handoff: None,
             handoff_origin_at: None,
             closed: false,
+            retiring: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -574,13 +577,37 @@ impl Replica {
         self.pump_origin(now);
     }
 
+    /// Before a long-lived replica stops for good: ships to the origin everything it holds
+    /// that the origin lacks — its own writes, and those of departed writers whatever other
+    /// replica also holds them. [`Replica::owes_origin`] tells when that is done.
+    pub fn retire(&mut self, now: u64) {
+        self.retiring = true;
+        self.flush_origin(now);
+        self.adopt(now);
+        self.pump_origin(now);
+    }
+
+    /// Whether writes this replica holds are still missing at the origin as far as it knows:
+    /// its own, a batch queued or in flight, or (once retiring) a departed writer's.
+    pub fn owes_origin(&self) -> bool {
+        let own = self.origin_acked < self.store.last_write();
+        let batches = !self.origin_queue.is_empty() || self.in_flight.is_some() || self.origin_hi > self.origin_lo;
+        let departed = self.retiring
+            && self
+                .delivered
+                .keys()
+                .any(|&s| s != self.id && !self.live.contains(&s) && self.delivered(s) > self.origin_mark(s));
+        own || batches || departed
+    }
+
     /// Leaves the region: the lease ends at once everywhere the goodbye reaches.
     pub fn close(&mut self, now: u64) {
         self.tick(now);
         self.seal(now);
         self.members.leave(self.id);
-        self.heartbeat(now);
+        // Closed first: the goodbye must carry the ended lease, not a renewal of it.
         self.closed = true;
+        self.heartbeat(now);
     }
 
     // ------------------------------------------------------------------------------ inputs
@@ -1362,7 +1389,7 @@ impl Replica {
     /// agree) does it, from the delta-groups it kept, or as a full state when they do not
     /// cover the gap.
     fn adopt(&mut self, now: u64) {
-        if now < self.rejoin_until {
+        if now < self.rejoin_until && !self.retiring {
             return;
         }
         let mut sources: BTreeSet<ReplicaId> = self.delivered.keys().copied().collect();
@@ -1382,7 +1409,7 @@ impl Replica {
                 continue;
             }
             let holders = self.live.iter().copied().filter(|&p| self.ack_of(p, source) == best);
-            if rendezvous(source, holders.chain(std::iter::once(self.id))) != Some(self.id) {
+            if !self.retiring && rendezvous(source, holders.chain(std::iter::once(self.id))) != Some(self.id) {
                 continue;
             }
             let groups: Vec<&Group> =

@@ -22,7 +22,9 @@ export function freePort() {
 /** Starts `castamere <args>` and resolves once it printed a line matching `ready`. */
 export function startProcess(args, ready = /listening on/) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args, "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [cli, ...args, ...(process.env.CASTAMERE_TEST_LOGS ? [] : ["--quiet"])], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     const timer = setTimeout(() => reject(new Error(`castamere ${args[0]} did not start: ${out}`)), 10_000);
     const onData = (d) => {
@@ -36,6 +38,7 @@ export function startProcess(args, ready = /listening on/) {
     child.stdout.on("data", onData);
     child.stderr.on("data", (d) => {
       out += d;
+      if (process.env.CASTAMERE_TEST_LOGS) process.stderr.write(d);
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
