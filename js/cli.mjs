@@ -23,7 +23,7 @@ const usage = `usage:
   castamere origin --port 7401 --db ./origin.sqlite --secret S [--tenant default] [--host 127.0.0.1]
   castamere replica --relay ws://host:7400 --token T [--origin URL] [--region R] [--port 7402] [--host 127.0.0.1]
   castamere token  --secret S --tenant T --region R [--ttl 3600]
-  castamere scenario [--duration 60] [--rate N] [--pages N] [--wan-ms 80] [--json FILE]
+  castamere scenario [--duration 25] [--rate N] [--pages N] [--wan-ms 80] [--no-anchor] [--json FILE]
 The secret may also come from CASTAMERE_SECRET, the replica's token from CASTAMERE_TOKEN.`;
 
 async function main() {

@@ -106,7 +106,7 @@ figure{margin:1.5rem 0} figcaption{font-weight:600;margin-bottom:.3rem} .legend{
 .note{background:#fff6e0;padding:.6rem .8rem;border-left:3px solid #e67e22} .ok{color:#1e8449;font-weight:600} .bad{color:#c0392b;font-weight:600}
 </style></head><body>
 <h1>The Red Wedding</h1>
-<p class="sub">${report.settings.requests} requests over ${report.settings.duration}s (peak ${report.settings.rate}/s) on ${report.settings.pages} wiki pages — castamere at the edge vs. every write at the origin.</p>
+<p class="sub">${report.settings.requests} requests over ${report.settings.duration}s (peak ${report.settings.rate}/s) on ${report.settings.pages} wiki pages — castamere at the edge vs. every write at the origin.${report.settings.anchor ? " At the edge, a regional replica runs beside the relay." : " At the edge, no regional replica: only the containers."}</p>
 <p class="${report.lostWrites === 0 && report.converged ? "ok" : "bad"}" id="verdict">${esc(verdict)}</p>
 <p class="note">The wide-area round trip between the edge and the origin (${report.settings.wanMs} ms) is <b>simulated</b>: the origin delays each answer by it. Everything else ran for real on this machine: processes, sockets, SQLite.</p>
 <table id="summary"><tr><th></th><th>edge (castamere)</th><th>origin (traditional)</th></tr>

@@ -32,7 +32,7 @@ const DEFAULTS = {
   seed: 7,
   report: "report/red-wedding.html",
   quiet: false,
-  anchor: false,
+  anchor: true,
 };
 
 function freePort() {
@@ -108,6 +108,8 @@ export async function runScenario(flags = {}) {
     if (k in DEFAULTS && typeof DEFAULTS[k] === "number") o[k] = Number(v);
     else o[k] = v;
   }
+  // --no-anchor: no regional replica, only the edge containers (every one may be frozen).
+  if (flags.noAnchor) o.anchor = false;
   for (const k of ["duration", "rate", "pages", "wanMs"]) {
     if (!Number.isFinite(o[k]) || o[k] <= 0)
       throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive number`);
@@ -171,7 +173,7 @@ export async function runScenario(flags = {}) {
     );
     const relay = `ws://127.0.0.1:${relayPort}`;
     const origin = `http://127.0.0.1:${originPort}`;
-    // --anchor: a long-lived regional replica beside the relay (`castamere replica`).
+    // A long-lived regional replica beside the relay (`castamere replica`), unless --no-anchor.
     let anchor = null;
     if (o.anchor) {
       const anchorPort = await freePort();

@@ -11,11 +11,31 @@ import { runScenario } from "../../js/scenario/run.mjs";
 const dir = mkdtempSync(join(tmpdir(), "castamere-scenario-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+test("without a regional replica (every container may be frozen) a short Red Wedding loses no write", async () => {
+  const json = join(dir, "bare.json");
+  const ok = await runScenario({
+    duration: 4,
+    rate: 30,
+    pages: 200,
+    maxContainers: 4,
+    quiet: true,
+    noAnchor: true,
+    report: join(dir, "bare.html"),
+    json,
+  });
+  const r = JSON.parse(readFileSync(json, "utf8"));
+  assert.equal(r.settings.anchor, false);
+  assert.equal(r.lostWrites, 0, JSON.stringify(r.modes.edge.differences));
+  assert.equal(r.converged, true);
+  assert.equal(ok, true);
+});
+
 test("a short Red Wedding loses no write, converges, and renders its report", async () => {
   const report = join(dir, "report.html");
   const json = join(dir, "report.json");
   const ok = await runScenario({ duration: 5, rate: 40, pages: 300, maxContainers: 4, quiet: true, report, json });
   const r = JSON.parse(readFileSync(json, "utf8"));
+  assert.equal(r.settings.anchor, true, "the default run has a regional replica");
   assert.equal(r.lostWrites, 0, JSON.stringify(r.modes.edge.differences));
   assert.equal(r.converged, true);
   assert.equal(r.everyContainerFrozenOrKilled, true);
