@@ -5,6 +5,7 @@ import { lambdaHandler } from "castamere/lambda";
 import { createServer } from "castamere/node-http";
 import { startOrigin } from "castamere/origin";
 import { startRelay } from "castamere/relay";
+import { startReplica } from "castamere/replica";
 import { mintToken } from "castamere/token";
 import { workerHandler } from "castamere/worker";
 
@@ -21,6 +22,9 @@ async function main(): Promise<void> {
   const relay = await startRelay({ port: 0, secret: "s" });
   const origin = await startOrigin({ port: 0, secret: "s", db: ":memory:", onBatch: (c) => c.changes.length });
   const token = mintToken("s", { tenant: "default", region: "eu" });
+  const anchor = await startReplica({ relay: relay.url, token, origin: origin.url, port: null });
+  const retired: boolean = (await anchor.db.retire({ budgetMs: 100 })).done;
+  await anchor.close();
   const db: Db = await open({ relay: relay.url, token, region: "eu", origin: origin.url, config: { leaseMs: 5000 } });
   const synced: boolean = (await db.sync({ budgetMs: 50 })).complete;
   const reply = await db.exec(["INCR", "views"], { ack: "region", timeoutMs: 1000 });
@@ -33,7 +37,7 @@ async function main(): Promise<void> {
   await db.close();
   await relay.close();
   await origin.close();
-  void [views, members, synced, reply, level];
+  void [views, members, synced, reply, level, retired];
 }
 
 const app = defineApp({
