@@ -173,6 +173,8 @@ pub trait SlotType: DotStore {
     const KIND: Kind;
     /// The value, if `slot` is of this kind.
     fn from_slot(slot: &Slot) -> Option<&Self>;
+    /// The value, mutably, if `slot` is of this kind.
+    fn from_slot_mut(slot: &mut Slot) -> Option<&mut Self>;
     /// Wraps the value.
     fn into_slot(self) -> Slot;
 }
@@ -187,6 +189,12 @@ macro_rules! slot_type {
                     _ => None,
                 }
             }
+            fn from_slot_mut(slot: &mut Slot) -> Option<&mut Self> {
+                match slot {
+                    Slot::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
             fn into_slot(self) -> Slot {
                 Slot::$variant(Box::new(self))
             }
@@ -196,6 +204,12 @@ macro_rules! slot_type {
         impl SlotType for $t {
             const KIND: Kind = Kind::$variant;
             fn from_slot(slot: &Slot) -> Option<&Self> {
+                match slot {
+                    Slot::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn from_slot_mut(slot: &mut Slot) -> Option<&mut Self> {
                 match slot {
                     Slot::$variant(v) => Some(v),
                     _ => None,
@@ -262,6 +276,19 @@ impl AnyCrdt {
     /// The kind the value reads as: its first non-empty slot.
     pub fn kind(&self) -> Option<Kind> {
         self.slots().iter().find(|s| !s.is_bottom()).map(Slot::kind)
+    }
+
+    /// The value as exactly one slot of type `T`, mutably: the shape the in-place write paths
+    /// work on. With `fill`, an empty value (a removal marker in a delta buffer) first becomes
+    /// an empty slot of type `T`, which is what joining a `T` delta into it would start from.
+    pub fn plain_mut<T: SlotType>(&mut self, fill: bool) -> Option<&mut T> {
+        if fill && matches!(self, AnyCrdt::Empty) {
+            *self = AnyCrdt::One(T::default().into_slot());
+        }
+        match self {
+            AnyCrdt::One(s) => T::from_slot_mut(s),
+            _ => None,
+        }
     }
 
     /// The slot of type `T`, if present and non-empty.

@@ -1,0 +1,389 @@
+//! The in-place write paths: `INCR`, `SET`, `SADD`, `HSET` and interned increments on keys of
+//! the plain shape (one slot of the command's type, or nothing yet). Each does exactly the
+//! joins the general path does — the write's delta into the state and into the outgoing
+//! buffer — but in place, without building the delta. A key of another shape takes the
+//! general path. Every decision that can send a write back to the general path is taken
+//! before anything changes. `tests/fast_paths.rs` holds them to the general path.
+
+use super::{Interned, Store, MAX_INTERNED, MAX_INTERNED_KEY};
+use crate::crdt::{
+    AnyCrdt, AnyMap, Dot, DotFun, DotMap, DotSet, DotStore, Key, KeyStr, LwwReg, OrSet, PnCounter, ReplicaId, Slot,
+    SlotType, Stamped,
+};
+use crate::error::{Error, Result};
+
+/// An increment of a counter, worked out before anything changes.
+#[derive(Debug, Clone, Copy)]
+struct Increment {
+    /// Where this replica's entry is in the counter's entries.
+    own: Option<usize>,
+    /// That entry, which the increment supersedes.
+    old: Option<(Dot, i64)>,
+    /// This replica's contribution after the increment.
+    contribution: i64,
+    /// The counter's value after the increment.
+    total: i64,
+}
+
+impl Increment {
+    /// Adding `by` for `replica` to a counter with these entries, or `Overflow`.
+    fn plan(entries: &[(Dot, i64)], replica: ReplicaId, by: i64) -> Result<Increment> {
+        let own = entries.iter().position(|(d, _)| d.replica == replica);
+        let old = own.and_then(|i| entries.get(i).copied());
+        let total: i128 = entries.iter().map(|(_, v)| i128::from(*v)).sum();
+        let contribution = old.map_or(0, |(_, v)| v).checked_add(by);
+        let new_total = i64::try_from(total + i128::from(by)).ok();
+        match (contribution, new_total, i64::try_from(total)) {
+            (Some(contribution), Some(total), Ok(_)) => Ok(Increment { own, old, contribution, total }),
+            _ => Err(Error::Overflow),
+        }
+    }
+
+    /// Writes the increment's entry, `dot`, into the counter's entries.
+    fn apply(&self, entries: &mut Vec<(Dot, i64)>, dot: Dot) {
+        match self.own.and_then(|i| entries.get_mut(i)) {
+            // Own dots sort after each other: the new one takes the old one's place.
+            Some(e) => *e = (dot, self.contribution),
+            None => {
+                let at = entries.partition_point(|(d, _)| *d < dot);
+                entries.insert(at, (dot, self.contribution));
+            }
+        }
+    }
+
+    /// The superseded dot, if any.
+    fn old_dot(&self) -> Option<Dot> {
+        self.old.map(|(d, _)| d)
+    }
+}
+
+/// Joins a register write into a register: the entries it observed go and the write comes in.
+/// A single observed entry is overwritten in place, reusing its value's buffer.
+fn write_register(reg: &mut LwwReg, observed: impl Fn(&Dot) -> bool, dot: Dot, ts: u64, value: &[u8]) {
+    let entries = &mut reg.0 .0;
+    if let [(d, s)] = entries.as_mut_slice() {
+        if observed(d) {
+            *d = dot;
+            s.ts = ts;
+            s.value.clear();
+            s.value.extend_from_slice(value);
+            return;
+        }
+    }
+    entries.retain(|(d, _)| !observed(d));
+    entries.push((dot, Stamped { ts, value: value.to_vec() }));
+}
+
+/// Joins an add of `member` into a set: the member's observed dots go and `dot` comes in.
+fn add_member(set: &mut OrSet, member: &[u8], observed: impl Fn(&Dot) -> bool, dot: Dot) {
+    match set.0.entries.get_mut(KeyStr::new(member)) {
+        Some(dots) => {
+            dots.0.retain(|(d, _)| !observed(d));
+            let at = dots.0.partition_point(|(d, _)| *d < dot);
+            dots.0.insert(at, (dot, ()));
+        }
+        None => {
+            set.0.entries.insert(Key::from(member), DotSet::single(dot, ()));
+        }
+    }
+}
+
+/// A value that is one fresh slot.
+fn fresh<T: SlotType>(v: T) -> AnyCrdt {
+    AnyCrdt::One(v.into_slot())
+}
+
+/// The plain `T` of a value that may be absent: `Ok(None)` when absent, `Err(())` when the
+/// value has another shape. `fill` as in [`AnyCrdt::plain_mut`].
+fn plain<T: SlotType>(v: Option<&mut AnyCrdt>, fill: bool) -> std::result::Result<Option<&mut T>, ()> {
+    match v {
+        None => Ok(None),
+        Some(v) => v.plain_mut::<T>(fill).map(Some).ok_or(()),
+    }
+}
+
+/// Where a hash field's write goes: into its register, into the hash (no field yet), or a
+/// new hash (no key yet).
+enum Spot<'a> {
+    Reg(&'a mut LwwReg),
+    Hash(&'a mut AnyMap),
+    Absent,
+}
+
+/// The spot of `field` in a value that may be absent; `Err` when the value is not a plain hash
+/// or the field not a plain string. `fill` as in [`AnyCrdt::plain_mut`], for hash and field.
+fn field_spot<'a>(v: Option<&'a mut AnyCrdt>, field: &KeyStr, fill: bool) -> std::result::Result<Spot<'a>, ()> {
+    let Some(v) = v else { return Ok(Spot::Absent) };
+    let h = v.plain_mut::<AnyMap>(fill).ok_or(())?;
+    if !h.0.entries.contains_key(field) {
+        return Ok(Spot::Hash(h));
+    }
+    h.0.entries.get_mut(field).and_then(|f| f.plain_mut::<LwwReg>(fill)).map(Spot::Reg).ok_or(())
+}
+
+impl Store {
+    /// Turns the in-place paths off (or back on), and a cold store adopting a snapshot. They
+    /// give the same replies, states and deltas as the general path; this exists to test that.
+    #[doc(hidden)]
+    pub fn set_fast_paths(&mut self, on: bool) {
+        self.spill();
+        self.fast = on;
+    }
+
+    /// `INCRBY` in place on a plain counter. `None` for another shape.
+    pub(super) fn incr_fast(&mut self, key: &[u8], by: i64) -> Option<Result<i64>> {
+        self.spill();
+        if !self.fast {
+            return None;
+        }
+        let replica = self.replica;
+        let ks = KeyStr::new(key);
+        let Store { state, outgoing, .. } = self;
+        let counter = plain::<PnCounter>(state.store.entries.get_mut(ks), false).ok()??;
+        let step = match Increment::plan(&counter.0 .0, replica, by) {
+            Ok(step) => step,
+            Err(e) => return Some(Err(e)),
+        };
+        let out = plain::<PnCounter>(outgoing.store.entries.get_mut(ks), true).ok()?;
+        let dot = state.ctx.advance(replica);
+        step.apply(&mut counter.0 .0, dot);
+        match out {
+            // The delta removes the dot it supersedes (an own dot a remote removal already
+            // took from the state stays, as the general join keeps it).
+            Some(o) => {
+                o.0 .0.retain(|(d, _)| Some(*d) != step.old_dot());
+                o.0 .0.push((dot, step.contribution));
+            }
+            None => {
+                outgoing.store.entries.insert(Key::from(key), fresh(PnCounter(DotFun::single(dot, step.contribution))));
+            }
+        }
+        if let Some(old) = step.old_dot() {
+            outgoing.ctx.insert(old);
+        }
+        outgoing.ctx.insert(dot);
+        Some(Ok(step.total))
+    }
+
+    /// `SET` in place on a key that is absent or a plain string. `false` for another shape.
+    pub(super) fn set_fast(&mut self, now_ms: u64, key: &[u8], value: &[u8]) -> bool {
+        if !self.fast {
+            return false;
+        }
+        self.spill();
+        let replica = self.replica;
+        let ks = KeyStr::new(key);
+        let Store { state, outgoing, clock, .. } = self;
+        let Ok(current) = plain::<LwwReg>(state.store.entries.get_mut(ks), false) else { return false };
+        let Ok(out) = plain::<LwwReg>(outgoing.store.entries.get_mut(ks), true) else { return false };
+        let ts = clock.tick(now_ms, current.as_ref().map_or(0, |r| r.max_ts()));
+        let dot = state.ctx.advance(replica);
+        // The delta's context: the dots the write observed, and its own.
+        for (d, _) in current.iter().flat_map(|r| r.0 .0.iter()) {
+            outgoing.ctx.insert(*d);
+        }
+        outgoing.ctx.insert(dot);
+        let observed = |d: &Dot| current.as_ref().is_some_and(|r| r.0 .0.iter().any(|(o, _)| o == d));
+        let single = || fresh(LwwReg(DotFun::single(dot, Stamped { ts, value: value.to_vec() })));
+        match out {
+            Some(o) => write_register(o, observed, dot, ts, value),
+            None => {
+                outgoing.store.entries.insert(Key::from(key), single());
+            }
+        }
+        match current {
+            Some(r) => write_register(r, |_| true, dot, ts, value),
+            None => {
+                state.store.entries.insert(Key::from(key), single());
+            }
+        }
+        true
+    }
+
+    /// `SADD key member` in place on a key that is absent or a plain set. `None` for another
+    /// shape. The caller has checked sizes and type.
+    pub(crate) fn sadd_fast(&mut self, key: &[u8], member: &[u8]) -> Option<i64> {
+        if !self.fast {
+            return None;
+        }
+        self.spill();
+        let replica = self.replica;
+        let ks = KeyStr::new(key);
+        let Store { state, outgoing, .. } = self;
+        let set = plain::<OrSet>(state.store.entries.get_mut(ks), false).ok()?;
+        let out = plain::<OrSet>(outgoing.store.entries.get_mut(ks), true).ok()?;
+        let dot = state.ctx.advance(replica);
+        let old = set.as_ref().and_then(|s| s.0.entries.get(KeyStr::new(member)));
+        let added = i64::from(old.is_none_or(|d| d.is_bottom()));
+        for (d, _) in old.iter().flat_map(|o| o.0.iter()) {
+            outgoing.ctx.insert(*d);
+        }
+        outgoing.ctx.insert(dot);
+        let observed = |d: &Dot| old.is_some_and(|o| o.0.iter().any(|(x, _)| x == d));
+        let single = || {
+            let mut m = DotMap::default();
+            m.entries.insert(Key::from(member), DotSet::single(dot, ()));
+            fresh(OrSet(m))
+        };
+        match out {
+            Some(o) => add_member(o, member, observed, dot),
+            None => {
+                outgoing.store.entries.insert(Key::from(key), single());
+            }
+        }
+        match set {
+            Some(s) => add_member(s, member, |_| true, dot),
+            None => {
+                state.store.entries.insert(Key::from(key), single());
+            }
+        }
+        Some(added)
+    }
+
+    /// `HSET key field value` in place on a key that is absent or a plain hash whose field is
+    /// absent or a string. `None` otherwise. The caller has checked sizes and type.
+    pub(crate) fn hset_fast(&mut self, now_ms: u64, key: &[u8], field: &[u8], value: &[u8]) -> Option<i64> {
+        if !self.fast {
+            return None;
+        }
+        self.spill();
+        let replica = self.replica;
+        let (ks, fs) = (KeyStr::new(key), KeyStr::new(field));
+        let Store { state, outgoing, clock, .. } = self;
+        // The state's field, then the buffer's (where removal markers may stand for the hash
+        // or the field); nothing has changed when either has another shape.
+        let mine = field_spot(state.store.entries.get_mut(ks), fs, false).ok()?;
+        let theirs = field_spot(outgoing.store.entries.get_mut(ks), fs, true).ok()?;
+        let current: Option<&LwwReg> = match &mine {
+            Spot::Reg(r) => Some(&**r),
+            _ => None,
+        };
+        let created = i64::from(current.is_none_or(|r| r.0.is_bottom()));
+        let ts = clock.tick(now_ms, current.map_or(0, |r| r.max_ts()));
+        let dot = state.ctx.advance(replica);
+        for (d, _) in current.iter().flat_map(|r| r.0 .0.iter()) {
+            outgoing.ctx.insert(*d);
+        }
+        outgoing.ctx.insert(dot);
+        let observed = |d: &Dot| current.is_some_and(|r| r.0 .0.iter().any(|(o, _)| o == d));
+        let single = || fresh(LwwReg(DotFun::single(dot, Stamped { ts, value: value.to_vec() })));
+        let single_hash = || {
+            let mut m = DotMap::default();
+            m.entries.insert(Key::from(field), single());
+            fresh(AnyMap::from_dotmap(m))
+        };
+        match theirs {
+            Spot::Reg(r) => write_register(r, observed, dot, ts, value),
+            Spot::Hash(h) => {
+                h.0.entries.insert(Key::from(field), single());
+            }
+            Spot::Absent => {
+                outgoing.store.entries.insert(Key::from(key), single_hash());
+            }
+        }
+        match mine {
+            Spot::Reg(r) => write_register(r, |_| true, dot, ts, value),
+            Spot::Hash(h) => {
+                h.0.entries.insert(Key::from(field), single());
+            }
+            Spot::Absent => {
+                state.store.entries.insert(Key::from(key), single_hash());
+            }
+        }
+        Some(created)
+    }
+
+    /// Interns `key` for [`Store::incr_by_handle`]: a small integer that stands for it from
+    /// then on (the same one when it was interned before). `None` when [`MAX_INTERNED`] keys
+    /// are interned or the key is longer than [`MAX_INTERNED_KEY`] or the limit.
+    pub fn intern(&mut self, key: &[u8]) -> Option<u32> {
+        if let Some(&h) = self.handles.get(KeyStr::new(key)) {
+            return Some(h);
+        }
+        if self.interned.len() >= MAX_INTERNED || key.len() > MAX_INTERNED_KEY || self.check_key(key).is_err() {
+            return None;
+        }
+        let h = self.interned.len() as u32;
+        self.interned.push(Interned { key: Key::from(key), out: None });
+        self.handles.insert(Key::from(key), h);
+        Some(h)
+    }
+
+    /// [`Store::incr_by`] on an interned key: the hot path of counters. While a key is only
+    /// incremented this way, its entry of the outgoing buffer is kept beside the buffer's map
+    /// and moved into it before anything else reads or joins the buffer, which saves a map
+    /// lookup per increment; the state is updated at once, as by every write.
+    pub fn incr_by_handle(&mut self, handle: u32, by: i64) -> Result<i64> {
+        let replica = self.replica;
+        let fast = self.fast;
+        let Store { state, outgoing, interned, side, taken_at, .. } = self;
+        let Some(Interned { key, out }) = interned.get_mut(handle as usize) else {
+            return Err(Error::Invalid(format!("unknown key handle {handle}")));
+        };
+        if !fast {
+            return self.incr_general(handle, by);
+        }
+        // The first increment since the buffer was last taken or spilled: an outgoing entry
+        // that is this replica's one counter dot moves beside the map.
+        if out.is_none() {
+            match outgoing.store.entries.get(key.as_key_str()) {
+                None => {}
+                Some(AnyCrdt::One(Slot::Counter(c))) if matches!(c.0 .0.as_slice(), [(d, _)] if d.replica == replica) =>
+                {
+                    *out = c.0 .0.first().copied();
+                    outgoing.store.entries.remove(key.as_key_str());
+                    side.push(handle);
+                }
+                Some(_) => return self.incr_general(handle, by),
+            }
+        }
+        // An owned key: the tree compares heads, mostly without reading the keys' bytes.
+        let Some(counter) = state.store.entries.get_mut(&*key).and_then(|v| v.plain_mut::<PnCounter>(false)) else {
+            return self.incr_general(handle, by);
+        };
+        let step = Increment::plan(&counter.0 .0, replica, by)?;
+        // The side entry stands for the buffer's only entry of this key; it stays that only if
+        // this increment supersedes it (a remote removal may have taken it from the state).
+        if out.is_some_and(|(d, _)| step.old_dot() != Some(d)) {
+            return self.incr_general(handle, by);
+        }
+        let dot = state.ctx.advance(replica);
+        step.apply(&mut counter.0 .0, dot);
+        if out.is_none() {
+            side.push(handle);
+        }
+        *out = Some((dot, step.contribution));
+        // The superseded dot is in the buffer's context already if it was made since the
+        // buffer was last taken.
+        if let Some(old) = step.old_dot().filter(|o| o.seq <= *taken_at) {
+            outgoing.ctx.insert(old);
+        }
+        outgoing.ctx.insert(dot);
+        Ok(step.total)
+    }
+
+    /// An interned key's increment through the general path (which spills the side entries
+    /// first, so the buffer's map is whole).
+    fn incr_general(&mut self, handle: u32, by: i64) -> Result<i64> {
+        let key = match self.interned.get(handle as usize) {
+            Some(i) => i.key.clone(),
+            None => return Err(Error::Invalid(format!("unknown key handle {handle}"))),
+        };
+        self.spill();
+        self.incr_by(&key, by)
+    }
+
+    /// Moves the outgoing counter entries kept beside the buffer's map into it.
+    pub(super) fn spill(&mut self) {
+        for h in self.side.drain(..) {
+            if let Some(Interned { key, out }) = self.interned.get_mut(h as usize) {
+                if let Some((dot, contribution)) = out.take() {
+                    self.outgoing
+                        .store
+                        .entries
+                        .insert(key.clone(), fresh(PnCounter(DotFun::single(dot, contribution))));
+                }
+            }
+        }
+    }
+}
