@@ -38,7 +38,7 @@ use std::fmt;
 
 use crate::crdt::{
     AnyCrdt, AnyMap, Causal, CausalContext, Dot, DotFun, DotMap, DotSet, DotStore, DwFlag, EwFlag, Key, Kind, LwwReg,
-    MvReg, OrSet, PnCounter, ReplicaId, Slot, Stamped,
+    MvReg, OrSet, PnCounter, ReplicaId, Seen, Slot, Stamped,
 };
 use crate::store::Keyspace;
 
@@ -265,21 +265,11 @@ impl Enc<'_> {
     }
 
     fn ctx(&mut self, c: &CausalContext) {
-        let rs: Vec<ReplicaId> =
-            c.replicas().filter(|r| c.seen(*r).is_some_and(|s| s.vv > 0 || !s.cloud.is_empty())).collect();
-        self.w.varint(rs.len() as u64);
-        for r in rs {
-            let s = c.seen(r).expect("listed");
+        self.w.varint(c.entries().count() as u64);
+        for (r, s) in c.entries() {
             let i = self.index(r);
             self.w.varint(i);
-            self.w.varint(s.vv);
-            self.w.varint(s.cloud.len() as u64);
-            let mut prev = s.vv;
-            for &(lo, hi) in &s.cloud {
-                self.w.varint(lo - prev);
-                self.w.varint(hi - lo);
-                prev = hi;
-            }
+            write_seen(&mut self.w, s);
         }
     }
 
@@ -466,26 +456,7 @@ impl Dec<'_> {
                 .replicas
                 .get(usize::try_from(i).unwrap_or(usize::MAX))
                 .ok_or(DecodeError::Invalid("context names a replica outside the replica table"))?;
-            let vv = self.r.varint()?;
-            if vv > 0 {
-                self.ctx.insert_range(replica, 1, vv);
-            }
-            let m = self.r.count(2)?;
-            let mut prev = vv;
-            for _ in 0..m {
-                let gap = self.r.varint()?;
-                let span = self.r.varint()?;
-                if gap < 2 {
-                    return Err(DecodeError::Invalid("context ranges overlap or touch"));
-                }
-                let lo = prev.checked_add(gap).ok_or(DecodeError::Invalid("context range overflows"))?;
-                let hi = lo.checked_add(span).ok_or(DecodeError::Invalid("context range overflows"))?;
-                self.ctx.insert_range(replica, lo, hi);
-                prev = hi;
-            }
-            if vv == 0 && m == 0 {
-                return Err(DecodeError::Invalid("empty context entry"));
-            }
+            read_seen(&mut self.r, &mut self.ctx, replica)?;
         }
         Ok(())
     }
@@ -563,12 +534,7 @@ impl Dec<'_> {
         if header & 0x7f & !((1 << Kind::ALL.len()) - 1) != 0 {
             return Err(DecodeError::Invalid("unknown slot kind"));
         }
-        let v = match slots.len() {
-            0 => AnyCrdt::Empty,
-            1 => AnyCrdt::from_slot(slots.pop().expect("one")),
-            _ => AnyCrdt::Many(slots),
-        };
-        Ok((v, full))
+        Ok((AnyCrdt::from_slots(slots), full))
     }
 
     fn flag(&mut self) -> Result<bool, DecodeError> {
@@ -595,22 +561,49 @@ impl Dec<'_> {
     }
 }
 
+/// One replica's seen dots: `vv m (gap len-1)*m`.
+fn write_seen(w: &mut Writer, s: &Seen) {
+    w.varint(s.vv);
+    w.varint(s.cloud.len() as u64);
+    let mut prev = s.vv;
+    for &(lo, hi) in &s.cloud {
+        w.varint(lo - prev);
+        w.varint(hi - lo);
+        prev = hi;
+    }
+}
+
+/// Reads one replica's seen dots written by [`write_seen`] into `ctx`, validating them.
+fn read_seen(r: &mut Reader<'_>, ctx: &mut CausalContext, replica: ReplicaId) -> Result<(), DecodeError> {
+    let vv = r.varint()?;
+    if vv > 0 {
+        ctx.insert_range(replica, 1, vv);
+    }
+    let m = r.count(2)?;
+    let mut prev = vv;
+    for _ in 0..m {
+        let gap = r.varint()?;
+        let span = r.varint()?;
+        if gap < 2 {
+            return Err(DecodeError::Invalid("context ranges overlap or touch"));
+        }
+        let lo = prev.checked_add(gap).ok_or(DecodeError::Invalid("context range overflows"))?;
+        let hi = lo.checked_add(span).ok_or(DecodeError::Invalid("context range overflows"))?;
+        ctx.insert_range(replica, lo, hi);
+        prev = hi;
+    }
+    if vv == 0 && m == 0 {
+        return Err(DecodeError::Invalid("empty context entry"));
+    }
+    Ok(())
+}
+
 /// Writes a causal context on its own (replica ids in full), e.g. in a sync request.
 pub fn write_context(w: &mut Writer, c: &CausalContext) {
-    let rs: Vec<ReplicaId> =
-        c.replicas().filter(|r| c.seen(*r).is_some_and(|s| s.vv > 0 || !s.cloud.is_empty())).collect();
-    w.varint(rs.len() as u64);
-    for r in rs {
-        let s = c.seen(r).expect("listed");
+    w.varint(c.entries().count() as u64);
+    for (r, s) in c.entries() {
         w.varint(r);
-        w.varint(s.vv);
-        w.varint(s.cloud.len() as u64);
-        let mut prev = s.vv;
-        for &(lo, hi) in &s.cloud {
-            w.varint(lo - prev);
-            w.varint(hi - lo);
-            prev = hi;
-        }
+        write_seen(w, s);
     }
 }
 
@@ -625,26 +618,7 @@ pub fn read_context(r: &mut Reader<'_>) -> Result<CausalContext, DecodeError> {
             return Err(DecodeError::Invalid("context replicas not in ascending order"));
         }
         last = Some(replica);
-        let vv = r.varint()?;
-        if vv > 0 {
-            ctx.insert_range(replica, 1, vv);
-        }
-        let m = r.count(2)?;
-        let mut prev = vv;
-        for _ in 0..m {
-            let gap = r.varint()?;
-            let span = r.varint()?;
-            if gap < 2 {
-                return Err(DecodeError::Invalid("context ranges overlap or touch"));
-            }
-            let lo = prev.checked_add(gap).ok_or(DecodeError::Invalid("context range overflows"))?;
-            let hi = lo.checked_add(span).ok_or(DecodeError::Invalid("context range overflows"))?;
-            ctx.insert_range(replica, lo, hi);
-            prev = hi;
-        }
-        if vv == 0 && m == 0 {
-            return Err(DecodeError::Invalid("empty context entry"));
-        }
+        read_seen(r, &mut ctx, replica)?;
     }
     Ok(ctx)
 }

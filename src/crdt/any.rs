@@ -88,7 +88,8 @@ macro_rules! join_slots {
             (Slot::DwFlag($x), Slot::DwFlag($y)) => $body,
             (Slot::Set($x), Slot::Set($y)) => $body,
             (Slot::Map($x), Slot::Map($y)) => $body,
-            _ => unreachable!("slots are matched by kind"),
+            // Callers pair slots of one kind; a mismatch joins nothing.
+            _ => debug_assert!(false, "slots are matched by kind"),
         }
     };
 }
@@ -260,11 +261,15 @@ impl AnyCrdt {
         }
     }
 
-    fn from_slots(mut v: Vec<Slot>) -> AnyCrdt {
-        match v.len() {
-            0 => AnyCrdt::Empty,
-            1 => AnyCrdt::One(v.pop().expect("one slot")),
-            _ => AnyCrdt::Many(v),
+    /// A value of these slots (sorted by kind, at most one per kind).
+    pub(crate) fn from_slots(mut v: Vec<Slot>) -> AnyCrdt {
+        match (v.pop(), v.is_empty()) {
+            (None, _) => AnyCrdt::Empty,
+            (Some(s), true) => AnyCrdt::One(s),
+            (Some(s), false) => {
+                v.push(s);
+                AnyCrdt::Many(v)
+            }
         }
     }
 
@@ -364,35 +369,31 @@ impl AnyCrdt {
         .peekable();
         let mut b = other.slots().iter().peekable();
         loop {
-            let next = match (a.peek(), b.peek()) {
+            // Both sides in kind order: take from the side whose next slot comes first.
+            let (take_a, take_b) = match (a.peek(), b.peek()) {
                 (None, None) => break,
-                (Some(x), Some(y)) if x.kind() == y.kind() => {
-                    let mut x = a.next().expect("peeked");
-                    let y = b.next().expect("peeked");
+                (Some(x), Some(y)) => (x.kind() <= y.kind(), y.kind() <= x.kind()),
+                (Some(_), None) => (true, false),
+                (None, Some(_)) => (false, true),
+            };
+            let next = match (take_a.then(|| a.next()).flatten(), take_b.then(|| b.next()).flatten()) {
+                (Some(mut x), Some(y)) => {
                     x.join(ctx, y, other_ctx, delta);
                     x
                 }
-                (Some(x), Some(y)) if x.kind() < y.kind() => {
-                    // A delta names every slot it removes from: only a full join prunes here.
-                    let mut x = a.next().expect("peeked");
+                // A delta names every slot it removes from: only a full join prunes here.
+                (Some(mut x), None) => {
                     if delta.is_none() {
                         x.prune(ctx, other_ctx, keep);
                     }
                     x
                 }
-                (Some(_), None) => {
-                    let mut x = a.next().expect("peeked");
-                    if delta.is_none() {
-                        x.prune(ctx, other_ctx, keep);
-                    }
-                    x
-                }
-                (_, Some(_)) => {
-                    let y = b.next().expect("peeked");
+                (None, Some(y)) => {
                     let mut x = Slot::empty(y.kind());
                     x.join(ctx, y, other_ctx, delta);
                     x
                 }
+                (None, None) => break,
             };
             if keep || !next.is_bottom() {
                 out.push(next);

@@ -234,6 +234,11 @@ impl CausalContext {
         self.seen.iter().flat_map(|(&r, s)| s.ranges().map(move |(lo, hi)| (r, lo, hi)))
     }
 
+    /// The replicas with at least one dot here, each with its view, in order.
+    pub fn entries(&self) -> impl Iterator<Item = (ReplicaId, &Seen)> + '_ {
+        self.seen.iter().filter(|(_, s)| !s.is_empty()).map(|(&r, s)| (r, s))
+    }
+
     /// The per-replica view (version vector entry and cloud).
     pub fn seen(&self, replica: ReplicaId) -> Option<&Seen> {
         self.seen.get(&replica)

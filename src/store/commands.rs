@@ -412,7 +412,9 @@ impl Store {
             return Ok(0);
         }
         let write = self.state.ctx.next_dot(self.replica);
-        let entry = self.state.store.get_bytes(key).expect("the set exists");
+        let Some(entry) = self.state.store.get_bytes(key) else {
+            return Ok(0);
+        };
         let mut d = entry.update::<OrSet>(&CausalContext::new(), |s, ctx| s.remove(ctx, &present));
         d.ctx.insert(write);
         self.commit(key, d);
@@ -463,7 +465,9 @@ impl Store {
             return Ok(0);
         }
         let write = self.state.ctx.next_dot(self.replica);
-        let entry = self.state.store.get_bytes(key).expect("the hash exists");
+        let Some(entry) = self.state.store.get_bytes(key) else {
+            return Ok(0);
+        };
         let mut d = entry.update::<AnyMap>(&CausalContext::new(), |h, _| {
             let mut delta = crate::crdt::Causal::<AnyMap>::default();
             for f in &present {

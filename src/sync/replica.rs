@@ -1060,14 +1060,14 @@ impl Replica {
         loop {
             let have = self.delivered(source);
             let Some(early) = self.early.get_mut(&source) else { return };
-            let Some((&lo, _)) = early.iter().next() else {
+            let Some(first) = early.first_entry() else {
                 self.early.remove(&source);
                 return;
             };
-            if lo > have {
+            if *first.key() > have {
                 return;
             }
-            let (hi, delta) = early.remove(&lo).expect("first entry");
+            let (hi, delta) = first.remove();
             if hi > have {
                 self.store.join_delta(&delta);
                 self.deliver_up_to(source, hi);
