@@ -95,7 +95,7 @@ pub struct Scratch(Box<[u8]>);
 const SCRATCH_BYTES: usize = 4096;
 
 /// The typed commands the scratch path runs, by the number the shim passes.
-const SCRATCH_COMMANDS: [&[u8]; 6] = [b"SET", b"SADD", b"SREM", b"HSET", b"HINCRBY", b"INCRBY"];
+const SCRATCH_COMMANDS: [&[u8]; 5] = [b"SET", b"SADD", b"SREM", b"HSET", b"HINCRBY"];
 
 impl Scratch {
     fn new() -> Scratch {
@@ -162,6 +162,74 @@ fn number_or_stash(r: Result<i64, Error>, err: &mut Option<Error>) -> f64 {
     }
 }
 
+/// The command surface `Store` and `Replica` share: `exec`, `exec3`, `intern`, the scratch
+/// path and `takeError`. Writes through a replica are sealed into a delta-group within
+/// `deltaIntervalMs`.
+macro_rules! command_methods {
+    ($class:ident, $js:ident) => {
+        #[wasm_bindgen(js_class = $js)]
+        impl $class {
+            /// Runs one command; `now` is the caller's wall clock in milliseconds.
+            pub fn exec(&mut self, args: &Array, now: f64) -> Result<JsValue, JsValue> {
+                let words: Vec<Vec<u8>> = args.iter().map(|v| word(&v)).collect::<Result<_, _>>()?;
+                let refs: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
+                self.0.exec(now_ms(now), &refs).map(reply_to_js).map_err(js_error)
+            }
+
+            /// Runs a command of 2 to 4 string words without building an array (the shim's
+            /// typed reads: `GET`, `HGET`, `SMEMBERS`, ...).
+            #[wasm_bindgen(js_name = exec3)]
+            pub fn exec3(
+                &mut self,
+                now: f64,
+                a: &str,
+                b: &str,
+                c: Option<String>,
+                d: Option<String>,
+            ) -> Result<JsValue, JsValue> {
+                let mut words: Vec<&[u8]> = vec![a.as_bytes(), b.as_bytes()];
+                words.extend(c.as_deref().map(str::as_bytes));
+                words.extend(d.as_deref().map(str::as_bytes));
+                self.0.exec(now_ms(now), &words).map(reply_to_js).map_err(js_error)
+            }
+
+            /// Interns `key` for the hot paths: its handle, or -1 when the table is full or the
+            /// key is long (the caller then passes the string).
+            pub fn intern(&mut self, key: &str) -> i32 {
+                self.0.intern(key.as_bytes()).map_or(-1, |h| h as i32)
+            }
+
+            /// The error of the last `incrByHandle` or `execScratch` that returned NaN, if it
+            /// failed (once).
+            #[wasm_bindgen(js_name = takeError)]
+            pub fn take_error(&mut self) -> JsValue {
+                self.1.take().map_or(JsValue::UNDEFINED, js_error)
+            }
+
+            /// Where the shim writes words for `execScratch`, in wasm memory.
+            #[wasm_bindgen(js_name = scratchPtr)]
+            pub fn scratch_ptr(&self) -> u32 {
+                self.2.ptr()
+            }
+
+            /// Runs typed write `op` (SET, SADD, SREM, HSET, HINCRBY) on the words the shim
+            /// wrote into the scratch buffer (lengths `a`, `b`, `c`; 2^32-1 for none): a number
+            /// as `reply_number` gives it.
+            #[wasm_bindgen(js_name = execScratch)]
+            pub fn exec_scratch(&mut self, now: f64, op: u32, a: u32, b: u32, c: u32) -> f64 {
+                let r = match self.2.words(op, [a, b, c]) {
+                    Ok((words, n)) => self.0.exec(now_ms(now), &words[..n]),
+                    Err(e) => Err(e),
+                };
+                reply_number(r, &mut self.1)
+            }
+        }
+    };
+}
+
+command_methods!(WasmStore, Store);
+command_methods!(WasmReplica, Replica);
+
 /// The store as seen from JavaScript (the shim's `Store` wraps it). Hot keys are interned
 /// by the store, so hot paths pass a small integer instead of copying a string each call.
 #[wasm_bindgen(js_name = Store)]
@@ -187,13 +255,6 @@ impl WasmStore {
         Ok(WasmStore(crate::Store::with_limits(replica_id(&replica_id_value)?, limits), None, Scratch::new()))
     }
 
-    /// Runs one command; `now` is the caller's wall clock in milliseconds.
-    pub fn exec(&mut self, args: &Array, now: f64) -> Result<JsValue, JsValue> {
-        let words: Vec<Vec<u8>> = args.iter().map(|v| word(&v)).collect::<Result<_, _>>()?;
-        let refs: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
-        self.0.exec(now.max(0.0) as u64, &refs).map(reply_to_js).map_err(js_error)
-    }
-
     /// `INCRBY key by`, the hot path: the new value, or NaN if it is beyond ±2^53 (then
     /// read it exactly with `GET`).
     #[wasm_bindgen(js_name = incrBy)]
@@ -205,12 +266,6 @@ impl WasmStore {
         Ok(if v.abs() <= MAX_SAFE { v as f64 } else { f64::NAN })
     }
 
-    /// Interns `key` for the hot paths: its handle, or -1 when the table is full or the key
-    /// is long (the caller then passes the string).
-    pub fn intern(&mut self, key: &str) -> i32 {
-        self.0.intern(key.as_bytes()).map_or(-1, |h| h as i32)
-    }
-
     /// [`WasmStore::incr_by`] on an interned key, returning a plain number (no result object
     /// on the hot path): NaN when the value is beyond ±2^53 or the command failed, and then
     /// `takeError()` tells which.
@@ -218,52 +273,6 @@ impl WasmStore {
     pub fn incr_by_handle(&mut self, handle: u32, by: f64) -> f64 {
         let r = checked_by(by).and_then(|by| self.0.incr_by_handle(handle, by));
         number_or_stash(r, &mut self.1)
-    }
-
-    /// The error of the last `incrByHandle` or `execScratch` that returned NaN, if it
-    /// failed (once).
-    #[wasm_bindgen(js_name = takeError)]
-    pub fn take_error(&mut self) -> JsValue {
-        self.1.take().map_or(JsValue::UNDEFINED, js_error)
-    }
-
-    /// Where the shim writes words for `execScratch`, in wasm memory.
-    #[wasm_bindgen(js_name = scratchPtr)]
-    pub fn scratch_ptr(&self) -> u32 {
-        self.2.ptr()
-    }
-
-    /// Runs typed command `op` (SET, SADD, SREM, HSET, HINCRBY, INCRBY) on the words the shim
-    /// wrote into the scratch buffer (lengths `a`, `b`, `c`; 2^32-1 for none): a number as
-    /// `reply_number` gives it.
-    #[wasm_bindgen(js_name = execScratch)]
-    pub fn exec_scratch(&mut self, now: f64, op: u32, a: u32, b: u32, c: u32) -> f64 {
-        let r = match self.2.words(op, [a, b, c]) {
-            Ok((words, n)) => self.0.exec(now.max(0.0) as u64, &words[..n]),
-            Err(e) => Err(e),
-        };
-        reply_number(r, &mut self.1)
-    }
-
-    /// Runs a command of 2 to 4 string words without building an array (the shim's typed
-    /// methods: `SET`, `SADD`, `HSET`, `GET`, ...).
-    #[wasm_bindgen(js_name = exec3)]
-    pub fn exec3(
-        &mut self,
-        now: f64,
-        a: &str,
-        b: &str,
-        c: Option<String>,
-        d: Option<String>,
-    ) -> Result<JsValue, JsValue> {
-        let mut words: Vec<&[u8]> = vec![a.as_bytes(), b.as_bytes()];
-        if let Some(c) = &c {
-            words.push(c.as_bytes());
-        }
-        if let Some(d) = &d {
-            words.push(d.as_bytes());
-        }
-        self.0.exec(now.max(0.0) as u64, &words).map(reply_to_js).map_err(js_error)
     }
 
     /// The outgoing delta buffer, encoded, or `undefined` when nothing changed.
@@ -383,67 +392,12 @@ impl WasmReplica {
         self.0.id().to_string()
     }
 
-    /// Runs one command on the local store.
-    pub fn exec(&mut self, args: &Array, now: f64) -> Result<JsValue, JsValue> {
-        let words: Vec<Vec<u8>> = args.iter().map(|v| word(&v)).collect::<Result<_, _>>()?;
-        let refs: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
-        self.0.exec(now_ms(now), &refs).map(reply_to_js).map_err(js_error)
-    }
-
-    /// Runs a command of 2 to 4 string words without building an array.
-    #[wasm_bindgen(js_name = exec3)]
-    pub fn exec3(
-        &mut self,
-        now: f64,
-        a: &str,
-        b: &str,
-        c: Option<String>,
-        d: Option<String>,
-    ) -> Result<JsValue, JsValue> {
-        let mut words: Vec<&[u8]> = vec![a.as_bytes(), b.as_bytes()];
-        if let Some(c) = &c {
-            words.push(c.as_bytes());
-        }
-        if let Some(d) = &d {
-            words.push(d.as_bytes());
-        }
-        self.0.exec(now_ms(now), &words).map(reply_to_js).map_err(js_error)
-    }
-
-    /// Interns a key for [`WasmReplica::incr_by_handle`] (see `Store.intern`).
-    pub fn intern(&mut self, key: &str) -> i32 {
-        self.0.intern(key.as_bytes()).map_or(-1, |h| h as i32)
-    }
-
     /// `INCRBY` on an interned key: the new value, or NaN beyond ±2^53 or on failure (then
     /// `takeError()` has the error).
     #[wasm_bindgen(js_name = incrByHandle)]
     pub fn incr_by_handle(&mut self, handle: u32, by: f64, now: f64) -> f64 {
         let r = checked_by(by).and_then(|by| self.0.incr_by_handle(now_ms(now), handle, by));
         number_or_stash(r, &mut self.1)
-    }
-
-    /// The error of the last `incrByHandle` or `execScratch` that returned NaN, if it
-    /// failed (once).
-    #[wasm_bindgen(js_name = takeError)]
-    pub fn take_error(&mut self) -> JsValue {
-        self.1.take().map_or(JsValue::UNDEFINED, js_error)
-    }
-
-    /// Where the shim writes words for `execScratch`, in wasm memory.
-    #[wasm_bindgen(js_name = scratchPtr)]
-    pub fn scratch_ptr(&self) -> u32 {
-        self.2.ptr()
-    }
-
-    /// `Store.execScratch` on the local store (a write is sealed within `deltaIntervalMs`).
-    #[wasm_bindgen(js_name = execScratch)]
-    pub fn exec_scratch(&mut self, now: f64, op: u32, a: u32, b: u32, c: u32) -> f64 {
-        let r = match self.2.words(op, [a, b, c]) {
-            Ok((words, n)) => self.0.exec(now_ms(now), &words[..n]),
-            Err(e) => Err(e),
-        };
-        reply_number(r, &mut self.1)
     }
 
     /// `INCRBY key by`: the new value, or NaN beyond ±2^53.
