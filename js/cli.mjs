@@ -26,6 +26,17 @@ const usage = `usage:
   castamere scenario [--duration 25] [--rate N] [--pages N] [--wan-ms 80] [--no-anchor] [--json FILE]
 The secret may also come from CASTAMERE_SECRET, the replica's token from CASTAMERE_TOKEN.`;
 
+/** On SIGTERM or SIGINT: says what it does, closes the server gracefully, exits. */
+function closeOnSignal(name, what, server) {
+  const stop = async (signal) => {
+    console.error(`[${name}] ${signal}: ${what}`);
+    await server.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
 async function main() {
   const f = flags(rest);
   const secret = f.secret ?? process.env.CASTAMERE_SECRET;
@@ -46,13 +57,7 @@ async function main() {
       console.log(
         `castamere relay listening on ${relay.url} (health: http://${f.host ?? "127.0.0.1"}:${relay.port}/healthz)`,
       );
-      const stop = async () => {
-        console.error("[relay] SIGTERM: closing connections");
-        await relay.close();
-        process.exit(0);
-      };
-      process.on("SIGTERM", stop);
-      process.on("SIGINT", stop);
+      closeOnSignal("relay", "closing connections", relay);
       return;
     }
     case "origin": {
@@ -67,13 +72,7 @@ async function main() {
         log: f.quiet ? undefined : (m) => console.error(`[origin] ${m}`),
       });
       console.log(`castamere origin listening on ${origin.url} (database ${origin.path})`);
-      const stop = async () => {
-        console.error("[origin] SIGTERM: finishing requests");
-        await origin.close();
-        process.exit(0);
-      };
-      process.on("SIGTERM", stop);
-      process.on("SIGINT", stop);
+      closeOnSignal("origin", "finishing requests", origin);
       return;
     }
     case "replica": {
@@ -88,13 +87,7 @@ async function main() {
         log: f.quiet ? undefined : (m) => console.error(`[replica] ${m}`),
       });
       console.log(`castamere replica ${replica.db.replicaId} running (health: ${replica.url}/healthz)`);
-      const stop = async () => {
-        console.error("[replica] SIGTERM: handing off to the origin and leaving the region");
-        await replica.close();
-        process.exit(0);
-      };
-      process.on("SIGTERM", stop);
-      process.on("SIGINT", stop);
+      closeOnSignal("replica", "handing off to the origin and leaving the region", replica);
       return;
     }
     case "scenario": {

@@ -1,7 +1,7 @@
-//! Contract: the in-place hot paths (`INCR`, `SET`, `SADD`, `HSET`, interned increments) give the same
-//! replies, states and outgoing deltas as the general path of every command, whatever runs
-//! between them: other commands on the same keys, type conflicts, removals, remote deltas,
-//! takes of the buffer.
+//! Contract: the in-place write paths (`INCR`, `SET`, `SADD`, `HSET`, interned increments)
+//! give the same replies, states and outgoing deltas as the general path of every command,
+//! whatever runs between them: other commands on the same keys, type conflicts, removals,
+//! remote deltas, takes of the buffer. Interned keys are checked like any input.
 #![cfg(not(target_arch = "wasm32"))]
 
 use castamere::{Error, Reply, Store};
@@ -113,4 +113,17 @@ proptest! {
         prop_assert_eq!(adopted.snapshot(), joined.snapshot());
         prop_assert!(adopted == fast);
     }
+}
+
+#[test]
+fn handles_are_checked() {
+    let mut s = Store::new(1);
+    let words = |w: &[&str]| w.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert!(s.incr_by_handle(0, 1).is_err(), "an unknown handle is an error, not a panic");
+    assert_eq!(s.intern(&[b'k'; 65]), None, "long keys are not interned");
+    let h = s.intern(b"title").expect("short key");
+    assert_eq!(s.intern(b"title"), Some(h), "a key has one handle");
+    exec(&mut s, 1, &words(&["SET", "title", "Rains"])).expect("SET");
+    assert!(matches!(s.incr_by_handle(h, 1), Err(Error::WrongType)));
+    assert_eq!(exec(&mut s, 1, &words(&["GET", "title"])).expect("GET"), Reply::Bulk(b"Rains".to_vec()));
 }

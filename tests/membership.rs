@@ -2,15 +2,11 @@
 //! its lease at once wherever it arrives, and a silent one is dropped when its lease expires.
 #![cfg(not(target_arch = "wasm32"))]
 
-use castamere::sync::{Config, Destination, Event, Replica};
+#[path = "support/pair.rs"]
+mod pair;
 
-fn deliver(from: &mut Replica, to: &mut Replica, now: u64) {
-    while let Some(t) = from.poll_transmit() {
-        if t.destination != Destination::Origin && t.destination != Destination::Peer(from.id()) {
-            to.handle_message(now, &t.payload).expect("honest bytes");
-        }
-    }
-}
+use castamere::sync::{Config, Destination, Event, Replica};
+use pair::deliver;
 
 fn met() -> (Replica, Replica, u64) {
     let mut a = Replica::new(1, Config::default());

@@ -3,30 +3,12 @@
 //! connected peer, and its session does not end before that peer answered.
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "support/pair.rs"]
+mod pair;
+
 use castamere::sync::{Config, Destination, Event, Replica};
 use castamere::Reply;
-
-/// Moves every transmit of `from` to `to` (the relay), dropping origin traffic; returns how
-/// many messages went.
-fn deliver(from: &mut Replica, to: &mut Replica, now: u64) -> usize {
-    let mut n = 0;
-    while let Some(t) = from.poll_transmit() {
-        match t.destination {
-            Destination::Origin => {}
-            Destination::Peer(p) if p != to.id() => {}
-            _ => {
-                to.handle_message(now, &t.payload).expect("honest bytes");
-                n += 1;
-            }
-        }
-    }
-    n
-}
-
-/// Drops everything `r` wants to send (its connection is down).
-fn drop_all(r: &mut Replica) {
-    while r.poll_transmit().is_some() {}
-}
+use pair::{deliver, drop_all};
 
 fn synced(r: &mut Replica) -> Option<(usize, bool)> {
     let mut out = None;
