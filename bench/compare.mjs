@@ -14,6 +14,7 @@ import { Store } from "castamere";
 import { build } from "esbuild";
 import { LoroCounter, LoroDoc, LoroMap } from "loro-crdt";
 import * as Y from "yjs";
+import { mapBaseline, rate } from "./common.mjs";
 import { shippedBytes } from "./shipped.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -30,22 +31,7 @@ const results = {
 };
 const log = (m) => console.error(m);
 
-/** ops/s of fn over ~ms milliseconds, best of 3 (Automerge gets fewer iterations). */
-function rate(fn, ms = quick ? 120 : 500, batch = 200) {
-  let best = 0;
-  for (let round = 0; round < 3; round++) {
-    let n = 0;
-    const t0 = performance.now();
-    let t = t0;
-    while (t - t0 < ms) {
-      for (let i = 0; i < batch; i++) fn(n + i);
-      n += batch;
-      t = performance.now();
-    }
-    best = Math.max(best, (n / (t - t0)) * 1000);
-  }
-  return best;
-}
+const MS = quick ? 120 : 500;
 
 // ------------------------------------------------------------------ 1. hot path
 log("1. hot-path operations...");
@@ -77,17 +63,7 @@ function hotPath() {
           d = A.change(d, (x) => x.c[keys[i % KEYS]].increment(1));
         };
       },
-      map: () => {
-        const m = new Map();
-        const pending = new Map();
-        return (i) => {
-          const k = keys[i % KEYS];
-          const v = (m.get(k) ?? 0) + 1;
-          m.set(k, v);
-          pending.set(k, v);
-          if (i % 4096 === 0) pending.clear();
-        };
-      },
+      map: () => mapBaseline.counter(keys),
     },
     "register set": {
       castamere: () => {
@@ -110,17 +86,7 @@ function hotPath() {
           });
         };
       },
-      map: () => {
-        const m = new Map();
-        const pending = new Map();
-        return (i) => {
-          const k = keys[i % KEYS];
-          const v = { ts: i, value: "value" };
-          m.set(k, v);
-          pending.set(k, v);
-          if (i % 4096 === 0) pending.clear();
-        };
-      },
+      map: () => mapBaseline.register(keys),
     },
     "set add": {
       castamere: () => {
@@ -149,18 +115,7 @@ function hotPath() {
           });
         };
       },
-      map: () => {
-        const m = new Map();
-        return (i) => {
-          const k = keys[i % KEYS];
-          let s = m.get(k);
-          if (!s) {
-            s = new Set();
-            m.set(k, s);
-          }
-          s.add(members[i % members.length]);
-        };
-      },
+      map: () => mapBaseline.set(keys, members),
     },
     "map field set": {
       castamere: () => {
@@ -189,27 +144,16 @@ function hotPath() {
           });
         };
       },
-      map: () => {
-        const m = new Map();
-        return (i) => {
-          const k = keys[i % KEYS];
-          let h = m.get(k);
-          if (!h) {
-            h = new Map();
-            m.set(k, h);
-          }
-          h.set(members[i % 8], "v");
-        };
-      },
+      map: () => mapBaseline.hash(keys, members.slice(0, 8)),
     },
   };
   for (const [op, libs] of Object.entries(ops)) {
     const r = {};
     for (const [lib, make] of Object.entries(libs)) {
       const fn = make();
-      r[lib] = Math.round(
-        rate(fn, lib === "automerge" ? (quick ? 60 : 250) : undefined, lib === "automerge" ? 20 : 200),
-      );
+      // Automerge gets shorter rounds and batches: it is three orders of magnitude slower.
+      const slow = lib === "automerge";
+      r[lib] = Math.round(rate(fn, slow ? (quick ? 60 : 250) : MS, slow ? 20 : 200));
     }
     rows.push({
       op,

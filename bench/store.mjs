@@ -5,6 +5,7 @@
 //   node bench/store.mjs [--json out.json] [--quick]
 import { writeFileSync } from "node:fs";
 import { Store, wasmMemoryBytes } from "castamere";
+import { mapBaseline, rate } from "./common.mjs";
 import { shippedBytes } from "./shipped.mjs";
 
 const quick = process.argv.includes("--quick");
@@ -18,22 +19,7 @@ function machine() {
   return `${process.platform} ${process.arch}, node ${process.version}`;
 }
 
-// Runs fn(i) for about `ms` milliseconds, best of 3 rounds; returns ops/s.
-function rate(fn, ms = quick ? 150 : 600) {
-  let best = 0;
-  for (let round = 0; round < 3; round++) {
-    let n = 0;
-    const t0 = performance.now();
-    let t = t0;
-    while (t - t0 < ms) {
-      for (let i = 0; i < 1000; i++) fn(n + i);
-      n += 1000;
-      t = performance.now();
-    }
-    best = Math.max(best, (n / (t - t0)) * 1000);
-  }
-  return best;
-}
+const MS = quick ? 150 : 600;
 
 function row(name, castamere, baseline, target) {
   const r = {
@@ -52,21 +38,13 @@ function row(name, castamere, baseline, target) {
   const typed = rate((i) => {
     s.incrBy(keys[i % KEYS], 1);
     if (i % 4096 === 0) s.takeDeltas();
-  });
+  }, MS);
   const s2 = new Store({ replicaId: 2 });
   const viaExec = rate((i) => {
     s2.exec(["INCR", keys[i % KEYS]]);
     if (i % 4096 === 0) s2.takeDeltas();
-  });
-  const m = new Map();
-  const pending = new Map();
-  const base = rate((i) => {
-    const k = keys[i % KEYS];
-    const v = (m.get(k) ?? 0) + 1;
-    m.set(k, v);
-    pending.set(k, v);
-    if (i % 4096 === 0) pending.clear();
-  });
+  }, MS);
+  const base = rate(mapBaseline.counter(keys), MS);
   row("INCR (store.incr)", typed, base, ">= 2,000,000 ops/s and within 5x of Map");
   row("INCR (exec)", viaExec, base);
 }
@@ -77,16 +55,8 @@ function row(name, castamere, baseline, target) {
   const c = rate((i) => {
     s.set(keys[i % KEYS], "value");
     if (i % 4096 === 0) s.takeDeltas();
-  });
-  const m = new Map();
-  const pending = new Map();
-  const base = rate((i) => {
-    const k = keys[i % KEYS];
-    const v = { ts: i, value: "value" };
-    m.set(k, v);
-    pending.set(k, v);
-    if (i % 4096 === 0) pending.clear();
-  });
+  }, MS);
+  const base = rate(mapBaseline.register(keys), MS);
   row("SET (store.set)", c, base);
 }
 
@@ -96,20 +66,8 @@ function row(name, castamere, baseline, target) {
   const c = rate((i) => {
     s.sadd(keys[i % KEYS], members[i % members.length]);
     if (i % 4096 === 0) s.takeDeltas();
-  });
-  const m = new Map();
-  const pending = new Map();
-  const base = rate((i) => {
-    const k = keys[i % KEYS];
-    let set = m.get(k);
-    if (!set) {
-      set = new Set();
-      m.set(k, set);
-    }
-    set.add(members[i % members.length]);
-    pending.set(k, set);
-    if (i % 4096 === 0) pending.clear();
-  });
+  }, MS);
+  const base = rate(mapBaseline.set(keys, members), MS);
   row("SADD (store.sadd)", c, base);
 }
 
@@ -119,20 +77,8 @@ function row(name, castamere, baseline, target) {
   const c = rate((i) => {
     s.hset(keys[i % KEYS], members[i % 8], "v");
     if (i % 4096 === 0) s.takeDeltas();
-  });
-  const m = new Map();
-  const pending = new Map();
-  const base = rate((i) => {
-    const k = keys[i % KEYS];
-    let h = m.get(k);
-    if (!h) {
-      h = new Map();
-      m.set(k, h);
-    }
-    h.set(members[i % 8], "v");
-    pending.set(k, h);
-    if (i % 4096 === 0) pending.clear();
-  });
+  }, MS);
+  const base = rate(mapBaseline.hash(keys, members.slice(0, 8)), MS);
   row("HSET (store.hset)", c, base);
 }
 

@@ -1,0 +1,76 @@
+// What the benchmark scripts share: the rate loop, and a plain JS Map doing the bookkeeping a
+// replica does for each write (the value, plus the pending delta it must ship; the pending
+// map is cleared every 4,096 operations, as a sync engine takes its buffer).
+
+/** Operations per second of fn(i) over about `ms` milliseconds, best of 3 rounds. */
+export function rate(fn, ms, batch = 1000) {
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    let n = 0;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < ms) {
+      for (let i = 0; i < batch; i++) fn(n + i);
+      n += batch;
+      t = performance.now();
+    }
+    best = Math.max(best, (n / (t - t0)) * 1000);
+  }
+  return best;
+}
+
+/** The Map baselines of the four hot operations over `keys`, `members` and `fields`. */
+export const mapBaseline = {
+  counter(keys) {
+    const m = new Map();
+    const pending = new Map();
+    return (i) => {
+      const k = keys[i % keys.length];
+      const v = (m.get(k) ?? 0) + 1;
+      m.set(k, v);
+      pending.set(k, v);
+      if (i % 4096 === 0) pending.clear();
+    };
+  },
+  register(keys) {
+    const m = new Map();
+    const pending = new Map();
+    return (i) => {
+      const k = keys[i % keys.length];
+      const v = { ts: i, value: "value" };
+      m.set(k, v);
+      pending.set(k, v);
+      if (i % 4096 === 0) pending.clear();
+    };
+  },
+  set(keys, members) {
+    const m = new Map();
+    const pending = new Map();
+    return (i) => {
+      const k = keys[i % keys.length];
+      let s = m.get(k);
+      if (!s) {
+        s = new Set();
+        m.set(k, s);
+      }
+      s.add(members[i % members.length]);
+      pending.set(k, s);
+      if (i % 4096 === 0) pending.clear();
+    };
+  },
+  hash(keys, fields) {
+    const m = new Map();
+    const pending = new Map();
+    return (i) => {
+      const k = keys[i % keys.length];
+      let h = m.get(k);
+      if (!h) {
+        h = new Map();
+        m.set(k, h);
+      }
+      h.set(fields[i % fields.length], "v");
+      pending.set(k, h);
+      if (i % 4096 === 0) pending.clear();
+    };
+  },
+};
