@@ -182,6 +182,26 @@ struct Session {
     strict: bool,
 }
 
+impl Session {
+    /// A session started at `now` that ends by `now + budget_ms` and settles at `settle_at`.
+    fn new(nonce: u64, now: u64, budget_ms: u64, settle_at: u64, cold: bool) -> Session {
+        Session {
+            nonce,
+            started: now,
+            deadline: now + budget_ms,
+            settle_at,
+            wait_for: BTreeSet::new(),
+            replied: BTreeMap::new(),
+            asked: BTreeSet::new(),
+            asked_origin: false,
+            from_origin: false,
+            cold,
+            asked_peer: false,
+            strict: false,
+        }
+    }
+}
+
 /// A replica of the keyspace: a sans-IO state machine in the style of quinn-proto.
 ///
 /// Its methods come in four kinds:
@@ -464,20 +484,7 @@ impl Replica {
         // A warm replica settles when its echo through the relay comes back (at half the
         // budget if it never does).
         let settle = if cold { (budget_ms / 3).min(100) } else { budget_ms / 2 };
-        self.session = Some(Session {
-            nonce,
-            started: now,
-            deadline: now + budget_ms,
-            settle_at: now + settle,
-            wait_for: BTreeSet::new(),
-            replied: BTreeMap::new(),
-            asked: BTreeSet::new(),
-            asked_origin: false,
-            from_origin: false,
-            cold,
-            asked_peer: false,
-            strict: false,
-        });
+        self.session = Some(Session::new(nonce, now, budget_ms, now + settle, cold));
         if cold {
             let marks = self.marks();
             self.send(Destination::Region, Message::SyncRequest { from: self.id, nonce, marks, want_data: false });
@@ -506,24 +513,12 @@ impl Replica {
         };
         self.tick(now);
         let nonce = self.random();
-        let mut wait_for = BTreeSet::new();
-        wait_for.insert(peer);
-        let mut asked = BTreeSet::new();
-        asked.insert(peer);
-        self.session = Some(Session {
-            nonce,
-            started: now,
-            deadline: now + budget_ms,
-            settle_at: now,
-            wait_for,
-            replied: BTreeMap::new(),
-            asked,
-            asked_origin: false,
-            from_origin: false,
-            cold: false,
-            asked_peer: true,
-            strict: true,
-        });
+        let mut session = Session::new(nonce, now, budget_ms, now, false);
+        session.wait_for.insert(peer);
+        session.asked.insert(peer);
+        session.asked_peer = true;
+        session.strict = true;
+        self.session = Some(session);
         let marks = self.marks();
         self.send(Destination::Peer(peer), Message::SyncRequest { from: self.id, nonce, marks, want_data: true });
         self.check_session(now);
@@ -1010,11 +1005,7 @@ impl Replica {
         if d.from == self.id {
             return Ok(());
         }
-        let frame = GroupFrame { source: d.from, lo: d.lo, hi: d.hi };
-        let delta = match codec::decode_framed(&d.delta, frame, self.config.limits.decode())? {
-            Blob::Delta(delta) => delta,
-            Blob::State(_) => return Err(Error::Invalid("a delta-group carried a full state".into())),
-        };
+        let delta = self.decode_group(&d.delta, GroupFrame { source: d.from, lo: d.lo, hi: d.hi })?;
         self.alive(d.from, now);
         self.on_acks(d.from, &d.acks);
         let before = self.delivered(d.from);
@@ -1181,6 +1172,14 @@ impl Replica {
         (groups, None)
     }
 
+    /// Decodes a delta-group from untrusted bytes, given what its envelope says.
+    fn decode_group(&self, bytes: &[u8], frame: GroupFrame) -> Result<Causal<Keyspace>> {
+        match codec::decode_framed(bytes, frame, self.config.limits.decode())? {
+            Blob::Delta(d) => Ok(d),
+            Blob::State(_) => Err(Error::Invalid("a delta-group carried a full state".into())),
+        }
+    }
+
     /// Joins a full state from a peer (or the origin) that held every writer up to `marks`.
     fn join_full_state(&mut self, state: Causal<Keyspace>, marks: &[Mark]) {
         self.store.join_state_owned(state);
@@ -1209,11 +1208,7 @@ impl Replica {
         let limits = self.config.limits.decode();
         let mut decoded = Vec::with_capacity(groups.len());
         for g in &groups {
-            let frame = GroupFrame { source: g.source, lo: g.lo, hi: g.hi };
-            match codec::decode_framed(&g.delta, frame, limits)? {
-                Blob::Delta(d) => decoded.push(d),
-                Blob::State(_) => return Err(Error::Invalid("a delta-group carried a full state".into())),
-            }
+            decoded.push(self.decode_group(&g.delta, GroupFrame { source: g.source, lo: g.lo, hi: g.hi })?);
         }
         let state = match state.map(|s| codec::decode(s, limits)).transpose()? {
             Some(Blob::State(s)) => Some(s),
@@ -1419,8 +1414,7 @@ impl Replica {
             let (hi, delta) = if reach >= mine {
                 let mut acc: Causal<Keyspace> = Causal::default();
                 for g in useful.iter().filter(|g| g.lo < reach) {
-                    let frame = GroupFrame { source, lo: g.lo, hi: g.hi };
-                    if let Ok(Blob::Delta(d)) = codec::decode_framed(&g.delta, frame, self.config.limits.decode()) {
+                    if let Ok(d) = self.decode_group(&g.delta, GroupFrame { source, lo: g.lo, hi: g.hi }) {
                         acc.join_delta(&d, true);
                     }
                 }
