@@ -84,13 +84,21 @@ export class Commands {
     const e2 = e1 < 0 ? -1 : put(v, e1, b);
     const e3 = c === undefined || e2 < 0 ? e2 : put(v, e2, c);
     if (e3 < 0) return undefined;
-    const r = this._w.execScratch(Date.now(), op, e1, e2 - e1, c === undefined ? NONE : e3 - e2);
-    if (Number.isNaN(r)) {
+    const r = this._checked(this._w.execScratch(Date.now(), op, e1, e2 - e1, c === undefined ? NONE : e3 - e2));
+    this._written?.();
+    return r;
+  }
+
+  /**
+   * A number from a hot path of the wasm module, which answers NaN for a failure (thrown here,
+   * nothing changed) or for a value beyond ±2^53 (returned: the caller reads it exactly).
+   */
+  _checked(v) {
+    if (Number.isNaN(v)) {
       const e = this._w.takeError();
       if (e !== undefined) rethrow(e);
     }
-    this._written?.();
-    return r;
+    return v;
   }
 
   /** A command of 2-4 string words, without building an array in wasm (the typed methods). */
@@ -147,16 +155,9 @@ export class Commands {
         this._handles.set(key, h);
       }
       if (h >= 0) {
-        const v = this._incrByHandle(h, n);
-        if (!Number.isNaN(v)) {
-          this._written?.();
-          return v;
-        }
-        // NaN: a failure, or a value beyond ±2^53 (read exactly with GET).
-        const e = this._w.takeError();
-        if (e !== undefined) rethrow(e);
+        const v = this._checked(this._incrByHandle(h, n));
         this._written?.();
-        return this.get(key);
+        return Number.isNaN(v) ? this.get(key) : v;
       }
       let v;
       try {
