@@ -461,6 +461,15 @@ impl Dec<'_> {
         Ok(())
     }
 
+    /// The keyspace, the last thing in a blob, with the context read before it.
+    fn finish(mut self) -> Result<Causal<Keyspace>, DecodeError> {
+        let store = self.map(0)?;
+        if !self.r.is_empty() {
+            return Err(DecodeError::Invalid("trailing bytes after the keyspace"));
+        }
+        Ok(Causal::new(store, self.ctx))
+    }
+
     /// The group form's context of the writer: the frame's range and the ranges below it.
     fn own_ctx(&mut self, g: GroupFrame, m: usize) -> Result<(), DecodeError> {
         self.ctx.insert_range(g.source, g.lo + 1, g.hi);
@@ -641,21 +650,33 @@ pub fn decode(bytes: &[u8], limits: DecodeLimits) -> Result<Blob, DecodeError> {
     }
     let n = r.count(1)?;
     let mut replicas = Vec::with_capacity(n.min(1024));
-    for _ in 0..n {
-        let id = r.varint()?;
-        if replicas.last().is_some_and(|&p| p >= id) {
-            return Err(DecodeError::Invalid("replica table not in strictly ascending order"));
-        }
-        replicas.push(id);
-    }
+    read_table(&mut r, n, &mut replicas, None)?;
     let mut d = Dec { r, replicas, ctx: CausalContext::new(), limits, group: None };
     d.ctx()?;
-    let store = d.map(0)?;
-    if !d.r.is_empty() {
-        return Err(DecodeError::Invalid("trailing bytes after the keyspace"));
-    }
-    let c = Causal::new(store, d.ctx);
+    let c = d.finish()?;
     Ok(if magic == MAGIC_DELTA { Blob::Delta(c) } else { Blob::State(c) })
+}
+
+/// Reads `n` replica ids in strictly ascending order onto `table` (never `writer`).
+fn read_table(
+    r: &mut Reader<'_>,
+    n: usize,
+    table: &mut Vec<ReplicaId>,
+    writer: Option<ReplicaId>,
+) -> Result<(), DecodeError> {
+    let mut last: Option<ReplicaId> = None;
+    for _ in 0..n {
+        let id = r.varint()?;
+        if Some(id) == writer {
+            return Err(DecodeError::Invalid("the group's writer listed among the other replicas"));
+        }
+        if last.is_some_and(|p| p >= id) {
+            return Err(DecodeError::Invalid("replica table not in strictly ascending order"));
+        }
+        last = Some(id);
+        table.push(id);
+    }
+    Ok(())
 }
 
 /// Decodes a delta-group from untrusted bytes, given what its envelope says (`frame`): the
@@ -680,26 +701,13 @@ pub fn decode_framed(bytes: &[u8], frame: GroupFrame, limits: DecodeLimits) -> R
     let n = n as usize;
     let mut replicas = Vec::with_capacity(n.min(1024) + 1);
     replicas.push(frame.source);
-    for _ in 0..n {
-        let id = r.varint()?;
-        if id == frame.source {
-            return Err(DecodeError::Invalid("the group's writer listed among the other replicas"));
-        }
-        if replicas.len() > 1 && replicas.last().is_some_and(|&p| p >= id) {
-            return Err(DecodeError::Invalid("replica table not in strictly ascending order"));
-        }
-        replicas.push(id);
-    }
+    read_table(&mut r, n, &mut replicas, Some(frame.source))?;
     let mut d = Dec { r, replicas, ctx: CausalContext::new(), limits, group: Some(frame) };
     d.own_ctx(frame, own as usize)?;
-    if d.replicas.len() > 1 {
+    if n > 0 {
         d.ctx()?;
     }
-    let store = d.map(0)?;
-    if !d.r.is_empty() {
-        return Err(DecodeError::Invalid("trailing bytes after the keyspace"));
-    }
-    Ok(Blob::Delta(Causal::new(store, d.ctx)))
+    Ok(Blob::Delta(d.finish()?))
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
