@@ -5,7 +5,7 @@
 // node_modules exists.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -107,36 +107,66 @@ if (!stamped(npmStamp, npmHash)) {
   writeFileSync(npmStamp, npmHash);
 }
 
-// 5. pkg/ (wasm-pack) when the Rust sources changed.
-const rustHash = hashTree(["Cargo.toml", "Cargo.lock", "src"]);
+// 5. pkg/ when the Rust sources changed: cargo, then wasm-bindgen, then binaryen's wasm-opt.
+//
+// The module is built without the multivalue and reference-types wasm features. With them,
+// wasm-bindgen returns results as several values and passes JS values as externref, and V8
+// then compiles a JS-to-wasm wrapper for each distinct export signature when the module is
+// compiled: about half of its compile time, paid at every cold start. Without them every
+// export takes and returns plain numbers, and V8's one generic wrapper serves them all.
+// The prebuilt std still declares reference-types in its target_features section, which
+// would turn wasm-bindgen's externref mode back on, so that section is dropped first.
+const rustHash = hashTree(["Cargo.toml", "Cargo.lock", "src", "scripts/setup.mjs"]);
 const pkgStamp = join(root, "pkg", ".castamere-built");
 if (!stamped(pkgStamp, rustHash)) {
-  run("wasm-pack", [
-    "--log-level",
-    "warn",
-    "build",
-    "--release",
-    "--target",
-    "web",
-    "--out-dir",
-    "pkg/web",
-    "--no-pack",
-  ]);
+  const target = "wasm32-unknown-unknown";
+  run("cargo", ["build", "--lib", "--release", "--target", target], {
+    env: {
+      ...process.env,
+      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS: "-C target-feature=-multivalue,-reference-types",
+    },
+  });
+  const built = join(root, "target", target, "release", "castamere.wasm");
+  const input = join(root, "target", target, "release", "castamere-bindgen-input.wasm");
+  writeFileSync(input, withoutCustomSection(readFileSync(built), "target_features"));
+  run("wasm-bindgen", ["--target", "web", "--out-dir", "pkg/web", "--out-name", "castamere", input]);
   // binaryen from npm (Debian's is too old): optimize for speed, drop names and debug info.
   const wasmOpt = join(root, "node_modules/binaryen/bin/wasm-opt");
   const wasmFile = join(root, "pkg/web/castamere_bg.wasm");
-  const features = [
-    "bulk-memory",
-    "nontrapping-float-to-int",
-    "sign-ext",
-    "mutable-globals",
-    "reference-types",
-    "multivalue",
-  ];
+  const features = ["bulk-memory", "nontrapping-float-to-int", "sign-ext", "mutable-globals"];
   const flags = ["-O3", "--strip-debug", "--strip-producers", ...features.map((f) => `--enable-${f}`)];
   run(process.execPath, [wasmOpt, ...flags, wasmFile, "-o", wasmFile]);
-  mkdirSync(join(root, "pkg"), { recursive: true });
   writeFileSync(pkgStamp, rustHash);
+}
+
+/** The wasm module `bytes` without its custom section called `name`. */
+function withoutCustomSection(bytes, name) {
+  const parts = [bytes.subarray(0, 8)];
+  let p = 8;
+  const leb = () => {
+    let v = 0;
+    let shift = 0;
+    let b;
+    do {
+      b = bytes[p++];
+      v += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return v;
+  };
+  while (p < bytes.length) {
+    const start = p;
+    const id = bytes[p++];
+    const end = leb() + p;
+    let drop = false;
+    if (id === 0) {
+      const len = leb();
+      drop = bytes.subarray(p, p + len).toString() === name;
+    }
+    if (!drop) parts.push(bytes.subarray(start, end));
+    p = end;
+  }
+  return Buffer.concat(parts);
 }
 
 // 6. dist/ (the CommonJS build of the shim) when the shim or pkg/ changed.

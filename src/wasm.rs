@@ -2,6 +2,7 @@
 //! types, and nothing else.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
@@ -77,9 +78,7 @@ fn word(v: &JsValue) -> Result<Vec<u8>, JsValue> {
 fn replica_id(v: &JsValue) -> Result<u64, JsValue> {
     let bad = || js_error(Error::Invalid("replicaId must be a non-negative integer below 2^64".into()));
     if v.is_bigint() {
-        let b = js_sys::BigInt::unchecked_from_js_ref(v);
-        let s: String = b.to_string(10).map_err(|_| bad())?.into();
-        return s.parse().map_err(|_| bad());
+        return u64::try_from_js_value_ref(v).ok_or_else(bad);
     }
     match v.as_f64() {
         Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= MAX_SAFE as f64 => Ok(n as u64),

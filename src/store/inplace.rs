@@ -130,7 +130,7 @@ impl Store {
         self.fast = on;
     }
 
-    /// `INCRBY` in place on a plain counter. `None` for another shape.
+    /// `INCRBY` in place on a key that is absent or a plain counter. `None` for another shape.
     pub(super) fn incr_fast(&mut self, key: &[u8], by: i64) -> Option<Result<i64>> {
         self.spill();
         if !self.fast {
@@ -139,14 +139,19 @@ impl Store {
         let replica = self.replica;
         let ks = KeyStr::new(key);
         let Store { state, outgoing, .. } = self;
-        let counter = plain::<PnCounter>(state.store.entries.get_mut(ks), false).ok()??;
-        let step = match Increment::plan(&counter.0 .0, replica, by) {
+        let counter = plain::<PnCounter>(state.store.entries.get_mut(ks), false).ok()?;
+        let step = match Increment::plan(counter.as_ref().map_or(&[], |c| &c.0 .0), replica, by) {
             Ok(step) => step,
             Err(e) => return Some(Err(e)),
         };
         let out = plain::<PnCounter>(outgoing.store.entries.get_mut(ks), true).ok()?;
         let dot = state.ctx.advance(replica);
-        step.apply(&mut counter.0 .0, dot);
+        match counter {
+            Some(c) => step.apply(&mut c.0 .0, dot),
+            None => {
+                state.store.entries.insert(Key::from(key), fresh(PnCounter(DotFun::single(dot, step.contribution))));
+            }
+        }
         match out {
             // The delta removes the dot it supersedes (an own dot a remote removal already
             // took from the state stays, as the general join keeps it).

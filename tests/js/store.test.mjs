@@ -60,6 +60,19 @@ test("errors throw CastamereError with the Redis code and message", () => {
   assert.throws(() => new Store({ replicaId: -1 }), CastamereError);
 });
 
+test("replica ids are the integers from 0 to 2^64 - 1, in every form", () => {
+  const top = 2n ** 64n - 1n;
+  assert.equal(new Store({ replicaId: top }).replicaId, top.toString());
+  assert.equal(new Store({ replicaId: top.toString() }).replicaId, top.toString());
+  assert.equal(new Store({ replicaId: 0x1234_5678_9abc_def0n }).replicaId, "1311768467463790320");
+  assert.equal(new Store({ replicaId: 42 }).replicaId, "42");
+  for (const bad of [2n ** 64n, -1n, -(2n ** 63n), 2n ** 100n, "18446744073709551616", 1.5, "x"]) {
+    assert.throws(() => new Store({ replicaId: bad }), { name: "CastamereError", code: "ERR" }, String(bad));
+  }
+  const ids = new Set(Array.from({ length: 200 }, () => new Store().replicaId));
+  assert.equal(ids.size, 200, "random replica ids repeat");
+});
+
 test("deltas carry writes between replicas, which converge", () => {
   const a = new Store({ replicaId: 1 });
   const b = new Store({ replicaId: 2 });
