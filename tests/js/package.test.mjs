@@ -68,3 +68,88 @@ test("the TypeScript declarations cover the public API of every entry", async ()
   );
   assert.deepEqual(missing, [], "exports without a declaration");
 });
+
+/** The signature of every exported function of a wasm module, as "params->results" letters. */
+function exportSignatures(bytes) {
+  let p = 8;
+  const leb = () => {
+    let v = 0;
+    let shift = 0;
+    let b;
+    do {
+      b = bytes[p++];
+      v += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return v;
+  };
+  const name = () => {
+    const len = leb();
+    p += len;
+    return new TextDecoder().decode(bytes.subarray(p - len, p));
+  };
+  const limits = () => {
+    const flags = leb();
+    leb();
+    if (flags & 1) leb();
+  };
+  // Value types by their byte: 0x7f i32, 0x7e i64, 0x7d f32, 0x7c f64, 0x7b v128, 0x70
+  // funcref, 0x6f externref.
+  const letter = new Map([
+    [0x7f, "i"],
+    [0x7e, "I"],
+    [0x7d, "f"],
+    [0x7c, "d"],
+    [0x7b, "v"],
+    [0x70, "r"],
+    [0x6f, "x"],
+  ]);
+  const vec = (read) => Array.from({ length: leb() }, read);
+  const types = [];
+  const funcs = [];
+  const sigs = {};
+  while (p < bytes.length) {
+    const id = bytes[p++];
+    const size = leb();
+    const end = p + size;
+    if (id === 1) {
+      vec(() => {
+        p++; // 0x60: a function type
+        const params = vec(() => letter.get(bytes[p++])).join("");
+        types.push(`${params}->${vec(() => letter.get(bytes[p++])).join("")}`);
+      });
+    } else if (id === 2) {
+      vec(() => {
+        name();
+        name();
+        const kind = bytes[p++];
+        if (kind === 0) funcs.push(types[leb()]);
+        else if (kind === 1) {
+          p++;
+          limits();
+        } else if (kind === 2) limits();
+        else p += 2;
+      });
+    } else if (id === 3) {
+      vec(() => funcs.push(types[leb()]));
+    } else if (id === 7) {
+      vec(() => {
+        const exported = name();
+        const kind = bytes[p++];
+        const index = leb();
+        if (kind === 0) sigs[exported] = funcs[index];
+      });
+    }
+    p = end;
+  }
+  return sigs;
+}
+
+test("every wasm export takes and returns plain numbers, so V8 compiles no wrapper per signature", () => {
+  // Multi-value results, externref and i64 each make V8 compile a JS-to-wasm wrapper per
+  // signature when the module is compiled: about half the compile time of a cold start.
+  const sigs = exportSignatures(readFileSync(join(root, "pkg/web/castamere_bg.wasm")));
+  assert.ok(Object.keys(sigs).length > 30, "the export section was not read");
+  const odd = Object.entries(sigs).filter(([, s]) => !/^[id]*->[id]?$/.test(s));
+  assert.deepEqual(odd, [], "exports with a signature other than numbers in, at most one number out");
+});
