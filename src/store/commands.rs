@@ -356,6 +356,15 @@ impl Store {
     }
 
     fn set_strings(&mut self, now_ms: u64, pairs: &[(&[u8], &[u8])]) -> Result<()> {
+        // One pair: the in-place path first (it changes nothing unless the key is absent or a
+        // plain string, and either passes the type check), saving a lookup.
+        if let [(k, v)] = pairs {
+            self.check_key(k)?;
+            self.check_value(v)?;
+            if self.set_fast(now_ms, k, v) {
+                return Ok(());
+            }
+        }
         for (k, v) in pairs {
             self.check_key(k)?;
             self.check_value(v)?;
@@ -381,12 +390,14 @@ impl Store {
         for m in members {
             self.check_key(m)?;
         }
-        self.expect_kind(key, SET)?;
+        // The in-place path changes nothing unless the key is absent or a plain set, and either
+        // passes the type check: it goes first, saving a lookup.
         if let [m] = members {
             if let Some(added) = self.sadd_fast(key, m) {
                 return Ok(added);
             }
         }
+        self.expect_kind(key, SET)?;
         let added = members
             .iter()
             .enumerate()
@@ -427,12 +438,13 @@ impl Store {
             self.check_key(f)?;
             self.check_value(v)?;
         }
-        self.expect_kind(key, HASH)?;
+        // In place first, as in `sadd`.
         if let [(f, v)] = pairs {
             if let Some(created) = self.hset_fast(now_ms, key, f, v) {
                 return Ok(created);
             }
         }
+        self.expect_kind(key, HASH)?;
         let replica = self.replica;
         let mut created = 0;
         for (i, (f, v)) in pairs.iter().enumerate() {

@@ -206,7 +206,7 @@ impl Store {
     }
 
     /// `SADD key member` in place on a key that is absent or a plain set. `None` for another
-    /// shape. The caller has checked sizes and type.
+    /// shape (nothing changed then). The caller has checked sizes.
     pub(crate) fn sadd_fast(&mut self, key: &[u8], member: &[u8]) -> Option<i64> {
         if !self.fast {
             return None;
@@ -246,7 +246,7 @@ impl Store {
     }
 
     /// `HSET key field value` in place on a key that is absent or a plain hash whose field is
-    /// absent or a string. `None` otherwise. The caller has checked sizes and type.
+    /// absent or a string. `None` otherwise (nothing changed then). The caller has checked sizes.
     pub(crate) fn hset_fast(&mut self, now_ms: u64, key: &[u8], field: &[u8], value: &[u8]) -> Option<i64> {
         if !self.fast {
             return None;
