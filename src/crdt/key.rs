@@ -12,9 +12,13 @@ use std::ops::Deref;
 #[inline(always)]
 fn compare(mut a: &[u8], mut b: &[u8]) -> Ordering {
     while let (Some((x, ra)), Some((y, rb))) = (a.split_first_chunk::<8>(), b.split_first_chunk::<8>()) {
-        let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
-        if x != y {
-            return x.cmp(&y);
+        // Little-endian loads: the lowest set bit of the difference is in the first byte that
+        // differs (wasm has no byte swap, but has a count of trailing zeros).
+        let (x, y) = (u64::from_le_bytes(*x), u64::from_le_bytes(*y));
+        let diff = x ^ y;
+        if diff != 0 {
+            let shift = diff.trailing_zeros() & !7;
+            return ((x >> shift) as u8).cmp(&((y >> shift) as u8));
         }
         (a, b) = (ra, rb);
     }
@@ -162,6 +166,18 @@ mod tests {
             let (ka, kb) = (Key::from(&a[..]), Key::from(&b[..]));
             prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
             prop_assert_eq!(ka.as_key_str().cmp(kb.as_key_str()), a.cmp(&b));
+        }
+
+        #[test]
+        fn a_shared_prefix_then_one_differing_byte(prefix in proptest::collection::vec(any::<u8>(), 0..30),
+                                                   x in any::<u8>(), y in any::<u8>(),
+                                                   ta in proptest::collection::vec(any::<u8>(), 0..10),
+                                                   tb in proptest::collection::vec(any::<u8>(), 0..10)) {
+            let a = [&prefix[..], &[x], &ta[..]].concat();
+            let b = [&prefix[..], &[y], &tb[..]].concat();
+            prop_assert_eq!(compare(&a, &b), a.cmp(&b));
+            prop_assert_eq!(compare(&b, &a), b.cmp(&a));
+            prop_assert_eq!(compare(&a, &prefix), a.cmp(&prefix));
         }
     }
 }

@@ -133,9 +133,6 @@ impl Store {
         };
         let mut upper = [0u8; 16];
         let cmd = command_name(name, &mut upper);
-        if READS.contains(&cmd) {
-            return self.read(cmd, a);
-        }
         match cmd {
             b"SET" => {
                 arity("set", a, a.len() == 2)?;
@@ -169,6 +166,9 @@ impl Store {
             }
             b"HSET" => {
                 arity("hset", a, a.len() >= 3 && a.len() % 2 == 1)?;
+                if let [key, field, value] = a {
+                    return self.hset(now_ms, key, &[(field, value)]).map(Reply::Int);
+                }
                 let pairs: Vec<(&[u8], &[u8])> = a[1..].chunks(2).map(|p| (p[0], p[1])).collect();
                 self.hset(now_ms, a[0], &pairs).map(Reply::Int)
             }
@@ -204,6 +204,7 @@ impl Store {
                 }
                 Ok(Reply::Int(n))
             }
+            _ if READS.contains(&cmd) => self.read(cmd, a),
             _ => {
                 let shown: Vec<String> =
                     a.iter().take(3).map(|x| format!("'{}'", String::from_utf8_lossy(&x[..x.len().min(64)]))).collect();
