@@ -350,9 +350,11 @@ async function coldStart() {
   const probes = {
     castamere: `const t0 = performance.now(); const { Store } = await import("castamere"); new Store().incr("views");`,
     "castamere module": `const { readFileSync } = await import("node:fs"); const t0 = performance.now();
-      const g = await import(${JSON.stringify(join(root, "pkg/web/castamere.js"))});
-      g.initSync({ module: new WebAssembly.Module(readFileSync(${JSON.stringify(join(root, "pkg/web/castamere_bg.wasm"))})) });
-      const s = new g.Store(1n); s.incrBy("views", 1);`,
+      const g = await import(${JSON.stringify(join(root, "pkg/web/castamere.js"))}); const t1 = performance.now();
+      const m = new WebAssembly.Module(readFileSync(${JSON.stringify(join(root, "pkg/web/castamere_bg.wasm"))}));
+      const t2 = performance.now(); g.initSync({ module: m }); const t3 = performance.now();
+      const s = new g.Store(1n); s.incrBy("views", 1);
+      const phases = { glue: t1 - t0, compile: t2 - t1, instantiate: t3 - t2, firstCommand: performance.now() - t3 };`,
     loro: `const t0 = performance.now(); const L = await import("loro-crdt"); const d = new L.LoroDoc(); d.getMap("m").set("views", 1);`,
     automerge: `const t0 = performance.now(); const A = await import("@automerge/automerge"); A.change(A.init(), (d) => { d.views = 1; });`,
     yjs: `const t0 = performance.now(); const Y = await import("yjs"); new Y.Doc().getMap("m").set("views", 1);`,
@@ -362,16 +364,30 @@ async function coldStart() {
   const dir = join(root, "bench", "out");
   mkdirSync(dir, { recursive: true });
   const ms = {};
+  let modulePhasesMs;
+  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const [lib, code] of Object.entries(probes)) {
     const file = join(dir, `cold-${lib.replace(/\W+/g, "-")}.mjs`);
-    writeFileSync(file, `${code}\nconsole.log(performance.now() - t0);\n`);
+    const report =
+      "const total = performance.now() - t0;\nconsole.log(JSON.stringify({ total, phases: globalThis.phases }));";
+    writeFileSync(file, `${code.replace("const phases", "globalThis.phases")}\n${report}\n`);
     const runs = [];
     for (let i = 0; i < (quick ? 3 : 9); i++) {
-      runs.push(Number(execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" }).trim()));
+      runs.push(JSON.parse(execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" })));
     }
-    ms[lib] = runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+    ms[lib] = median(runs.map((r) => r.total));
+    if (runs[0].phases) {
+      modulePhasesMs = Object.fromEntries(
+        Object.keys(runs[0].phases).map((k) => [k, median(runs.map((r) => r.phases[k]))]),
+      );
+    }
   }
-  return { gzippedBytes: sizes, firstCommandMs: ms, note: "Yjs is JavaScript: its size is its minified bundle" };
+  return {
+    gzippedBytes: sizes,
+    firstCommandMs: ms,
+    modulePhasesMs,
+    note: "Yjs is JavaScript: its size is its minified bundle",
+  };
 }
 results.sections.coldStart = await coldStart();
 
@@ -477,12 +493,14 @@ for (const r of results.sections.hotPath) {
   const o = r.opsPerSec;
   lines.push(
     `   ${r.op.padEnd(18)} ${f(o.castamere).padStart(10)} ${f(o.loro).padStart(9)} ${f(o.yjs).padStart(9)} ${f(o.automerge).padStart(9)} ${f(o.map).padStart(11)} | ` +
-      `${x(r.castamereVs.map).padStart(5)} ${x(r.castamereVs.loro).padStart(7)} ${x(r.castamereVs.yjs).padStart(7)}`,
+      `${x(r.castamereVs.map).padStart(5)} ${x(r.castamereVs.loro).padStart(7)} ${x(r.castamereVs.yjs).padStart(7)}` +
+      // The targets hold for every operation against its closest equivalent.
+      (r.castamereVs.loro >= 5 && r.castamereVs.yjs >= 10 ? "" : "  (MISS)"),
   );
 }
 const inc = results.sections.hotPath[0];
 lines.push(
-  `   targets: increments >= 2,000,000/s${miss(inc.opsPerSec.castamere >= 2e6)}; >= 5× Loro${miss(inc.castamereVs.loro >= 5)}; >= 10× Yjs${miss(inc.castamereVs.yjs >= 10)}`,
+  `   targets: increments >= 2,000,000/s${miss(inc.opsPerSec.castamere >= 2e6)}; every operation >= 5× Loro and >= 10× Yjs (MISS marks a row that falls short)`,
 );
 lines.push("");
 const b = results.sections.bytesPerUpdate;
@@ -517,6 +535,10 @@ for (const lib of Object.keys(cs.firstCommandMs)) {
 lines.push(
   '   (castamere imports the whole package with its shim; "castamere module" is the wasm module alone: glue, compile, instantiate, one INCR)',
 );
+if (cs.modulePhasesMs) {
+  const ph = Object.entries(cs.modulePhasesMs).map(([k, v]) => `${k} ${f(v)} ms`);
+  lines.push(`   castamere module, medians by phase: ${ph.join(", ")}`);
+}
 lines.push(
   `   targets: <= 150 KB gzipped${miss(cs.gzippedBytes.castamere <= 150 * 1024)}; <= 5 ms to first command (module)${miss(cs.firstCommandMs["castamere module"] <= 5)}`,
 );
