@@ -313,7 +313,7 @@ impl Enc<'_> {
 fn collect_replicas(c: &Causal<Keyspace>) -> Vec<ReplicaId> {
     let mut rs: Vec<ReplicaId> = c.ctx.replicas().collect();
     c.store.for_each_dot(&mut |d| rs.push(d.replica));
-    rs.sort_unstable();
+    crate::sort::sort(&mut rs);
     rs.dedup();
     rs
 }

@@ -8,6 +8,7 @@
 pub mod codec;
 pub mod crdt;
 pub mod error;
+mod sort;
 pub mod store;
 pub mod sync;
 

@@ -322,7 +322,7 @@ impl AnyCrdt {
             return Causal::new(AnyCrdt::One(d.store.into_slot()), dctx);
         }
         slots.push(d.store.into_slot());
-        slots.sort_by_key(Slot::kind);
+        crate::sort::sort_by_key(&mut slots, Slot::kind);
         Causal::new(AnyCrdt::Many(slots), dctx)
     }
 

@@ -169,18 +169,16 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
     fn join_full(&mut self, ctx: &CausalContext, other: &Self, other_ctx: &CausalContext) {
         // Store dots are always in their own context, so "in other, not in self" and "not seen
         // by self" are the same test.
-        let before = self.0.len();
         self.0.retain(|(d, _)| other.get(*d).is_some() || !other_ctx.contains(*d));
-        let mut added = false;
+        // What is kept and what is added are each in dot order: merge the two runs.
+        let kept = self.0.len();
         for (d, v) in &other.0 {
-            if !ctx.contains(*d) && self.get(*d).is_none() {
+            let known = self.0[..kept].binary_search_by(|(x, _)| x.cmp(d)).is_ok();
+            if !ctx.contains(*d) && !known {
                 self.0.push((*d, v.clone()));
-                added = true;
             }
         }
-        if added && (before > 0 || other.0.len() > 1) {
-            self.0.sort_by_key(|e| e.0);
-        }
+        crate::sort::merge_runs(&mut self.0, kept, |e| e.0);
     }
 }
 

@@ -58,7 +58,7 @@ impl LwwReg {
     /// Every concurrent value, winner first.
     pub fn values(&self) -> Vec<&[u8]> {
         let mut v: Vec<&(Dot, Stamped)> = self.0.entries().iter().collect();
-        v.sort_by_key(|(d, s)| std::cmp::Reverse((s.ts, d.replica, d.seq)));
+        crate::sort::sort_by_key(&mut v, |(d, s)| std::cmp::Reverse((s.ts, d.replica, d.seq)));
         v.into_iter().map(|(_, s)| s.value.as_slice()).collect()
     }
 

@@ -418,7 +418,7 @@ impl Store {
             return Ok(0);
         };
         let mut present: Vec<&[u8]> = members.iter().copied().filter(|m| set.contains(m)).collect();
-        present.sort_unstable();
+        crate::sort::sort(&mut present);
         present.dedup();
         if present.is_empty() {
             return Ok(0);
@@ -472,7 +472,7 @@ impl Store {
             return Ok(0);
         };
         let mut present: Vec<Key> = fields.iter().map(|f| Key::from(*f)).filter(|f| h.get(f).is_some()).collect();
-        present.sort_unstable();
+        crate::sort::sort(&mut present);
         present.dedup();
         if present.is_empty() {
             return Ok(0);

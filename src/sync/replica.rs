@@ -290,7 +290,7 @@ fn rendezvous(key: ReplicaId, candidates: impl Iterator<Item = ReplicaId>) -> Op
 
 /// How far `groups` (sorted here) reach contiguously from `from`.
 fn covered_from(groups: &mut [&Group], from: u64) -> u64 {
-    groups.sort_by_key(|g| g.lo);
+    crate::sort::sort_by_key(groups, |g| g.lo);
     let mut cur = from;
     for g in groups.iter() {
         if g.lo > cur {
@@ -540,7 +540,10 @@ impl Replica {
     /// Live peers heard from within `heartbeat_ms`, with when.
     fn active_peers(&self, now: u64) -> BTreeMap<ReplicaId, u64> {
         let since = now.saturating_sub(self.config.heartbeat_ms);
-        self.live.iter().filter_map(|p| self.last_heard.get(p).filter(|&&t| t >= since).map(|&t| (*p, t))).collect()
+        let mut active = BTreeMap::new();
+        active
+            .extend(self.live.iter().filter_map(|p| self.last_heard.get(p).filter(|&&t| t >= since).map(|&t| (*p, t))));
+        active
     }
 
     /// Starts a handoff: pending writes are sealed and pushed now, and
@@ -843,7 +846,7 @@ impl Replica {
         if self.store.last_write() > 0 {
             m.push((self.id, self.store.last_write()));
         }
-        m.sort_unstable();
+        crate::sort::sort(&mut m);
         m
     }
 
@@ -948,7 +951,8 @@ impl Replica {
 
     fn update_membership(&mut self, now: u64) {
         self.members.prune(now, 4 * self.config.lease_ms);
-        let live: BTreeSet<ReplicaId> = self.members.live(now).filter(|&r| r != self.id).collect();
+        let mut live = BTreeSet::new();
+        live.extend(self.members.live(now).filter(|&r| r != self.id));
         if live == self.live {
             return;
         }
@@ -1121,7 +1125,7 @@ impl Replica {
         }
     }
 
-    fn on_sync_request(&mut self, now: u64, from: ReplicaId, nonce: u64, theirs: &[Mark], want_data: bool) {
+    fn on_sync_request(&mut self, now: u64, from: ReplicaId, nonce: u64, their_marks: &[Mark], want_data: bool) {
         if from == self.id {
             return;
         }
@@ -1131,7 +1135,8 @@ impl Replica {
             let candidates = self.live.iter().copied().filter(|&p| p != from).chain(std::iter::once(self.id));
             rendezvous(from, candidates) == Some(self.id)
         };
-        let theirs: BTreeMap<ReplicaId, u64> = theirs.iter().copied().collect();
+        let mut theirs = BTreeMap::new();
+        theirs.extend(their_marks.iter().copied());
         let marks = self.marks();
         let behind = marks.iter().any(|(s, v)| theirs.get(s).is_none_or(|t| t < v));
         let (groups, state) = if data && behind { self.catch_up(&theirs) } else { (Vec::new(), None) };
@@ -1387,7 +1392,8 @@ impl Replica {
         if now < self.rejoin_until && !self.retiring {
             return;
         }
-        let mut sources: BTreeSet<ReplicaId> = self.delivered.keys().copied().collect();
+        let mut sources = BTreeSet::new();
+        sources.extend(self.delivered.keys().copied());
         sources.extend(self.held.keys().copied());
         sources.retain(|s| *s != self.id && !self.live.contains(s));
         for source in sources {
