@@ -9,9 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import "castamere";
 import { mintToken } from "castamere/token";
-import { Origin, Replica } from "../pkg/web/castamere.js";
+import { Origin, Replica } from "./glue.mjs";
 
 const quick = process.argv.includes("--quick");
 const jsonAt = process.argv.indexOf("--json");

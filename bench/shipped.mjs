@@ -1,8 +1,7 @@
 // What one operation costs on the wire as the sync engine ships it to the region: the
 // delta-group message (envelope: sender, range, acknowledgements) and the delta inside it.
 // Measured on a real replica with a random 64-bit id, as every process start picks.
-import "castamere";
-import { Replica } from "../pkg/web/castamere.js";
+import { Replica } from "./glue.mjs";
 
 function varint(b, at) {
   let v = 0n;

@@ -1,10 +1,16 @@
-// Node entry (ESM; dist/node.cjs is built from it for require()): loads the wasm from pkg/.
+// Node entry (ESM; scripts/build-dist.mjs bundles it into dist/esm/ and dist/node.cjs): loads
+// the wasm from pkg/.
 import { existsSync, readFileSync } from "node:fs";
 import { initSync } from "../pkg/web/castamere.js";
 
-// Next to this file when bundled (a Lambda zip), else in pkg/.
-const bundled = new URL("./castamere_bg.wasm", import.meta.url);
-const wasmUrl = existsSync(bundled) ? bundled : new URL("../pkg/web/castamere_bg.wasm", import.meta.url);
+// Next to this file when bundled into an app (a Lambda zip), else in the package's pkg/: one
+// level up from js/ and dist/node.cjs, two from dist/esm/.
+const wasmUrl = ["./castamere_bg.wasm", "../pkg/web/castamere_bg.wasm", "../../pkg/web/castamere_bg.wasm"]
+  .map((path) => new URL(path, import.meta.url))
+  .find((url) => existsSync(url));
+if (wasmUrl === undefined) {
+  throw new Error(`castamere: castamere_bg.wasm is missing beside ${import.meta.url} and in the package's pkg/web/`);
+}
 const wasm = initSync({ module: readFileSync(wasmUrl) });
 
 /** Bytes of wasm linear memory in use by castamere (a diagnostic; it only grows). */

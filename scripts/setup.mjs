@@ -169,11 +169,11 @@ function withoutCustomSection(bytes, name) {
   return Buffer.concat(parts);
 }
 
-// 6. dist/ (the CommonJS build of the shim) when the shim or pkg/ changed.
-const distHash = hashTree(["js", "pkg/web/castamere.js", "scripts/build-cjs.mjs"]);
+// 6. dist/ (the bundled Node entries and the CommonJS build) when the shim or pkg/ changed.
+const distHash = hashTree(["js", "pkg/web/castamere.js", "scripts/build-dist.mjs"]);
 const distStamp = join(root, "dist", ".castamere-built");
 if (!stamped(distStamp, distHash)) {
-  run(process.execPath, ["scripts/build-cjs.mjs"]);
+  run(process.execPath, ["scripts/build-dist.mjs"]);
   writeFileSync(distStamp, distHash);
 }
 

@@ -1,14 +1,17 @@
 // The origin as a real process with a real SQLite file.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { open } from "castamere";
 import { startRelay } from "castamere/relay";
 import { mintToken } from "castamere/token";
-import { Origin, Replica } from "../../pkg/web/castamere.js";
+import { initSync, Origin, Replica } from "../../pkg/web/castamere.js";
 import { freePort, startProcess, stop } from "./support/processes.mjs";
+
+// The wasm module's own bindings (the package bundles its own copy), for batches cut by hand.
+initSync({ module: readFileSync(new URL("../../pkg/web/castamere_bg.wasm", import.meta.url)) });
 
 const secret = "origin-test-secret";
 const token = mintToken(secret, { tenant: "wiki", region: "eu" });

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Builds dist/ from the ESM shim, for Node:
+// - dist/esm/: the Node entries ("castamere", "castamere/lambda", "castamere/node-http",
+//   "castamere/replica") bundled with one shared chunk, so a cold start loads two ES modules
+//   instead of seven, and the entries still share one wasm instance and one CastamereError;
+// - dist/node.cjs: the CommonJS entry for require("castamere").
+import { mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+mkdirSync(join(root, "dist"), { recursive: true });
+rmSync(join(root, "dist/esm"), { recursive: true, force: true });
+const common = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  // Keep npm dependencies and node built-ins as imports.
+  packages: "external",
+  logLevel: "warning",
+};
+await build({
+  ...common,
+  entryPoints: {
+    index: join(root, "js/node.mjs"),
+    lambda: join(root, "js/adapters/lambda.mjs"),
+    "node-http": join(root, "js/adapters/node.mjs"),
+    replica: join(root, "js/replica/server.mjs"),
+  },
+  outdir: join(root, "dist/esm"),
+  outExtension: { ".js": ".mjs" },
+  chunkNames: "shared-[hash]",
+  format: "esm",
+  splitting: true,
+});
+await build({
+  ...common,
+  entryPoints: [join(root, "js/node.mjs")],
+  outfile: join(root, "dist/node.cjs"),
+  format: "cjs",
+  define: { "import.meta.url": "__castamereModuleUrl" },
+  banner: { js: "const __castamereModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
