@@ -74,3 +74,42 @@ export const mapBaseline = {
     };
   },
 };
+
+/**
+ * A relay in its own process on a free loopback port (as an operator runs it), started with
+ * `js/cli.mjs relay` and `args`. Resolves to `{ url, port, metric(name, labels), stop() }`;
+ * `metric` reads one value from its Prometheus endpoint.
+ */
+export async function startRelayProcess(secret, args = []) {
+  const { spawn } = await import("node:child_process");
+  const { createServer } = await import("node:net");
+  const port = await new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const proc = spawn(
+    process.execPath,
+    ["js/cli.mjs", "relay", "--port", String(port), "--secret", secret, "--quiet", ...args],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  await new Promise((resolve) => proc.stdout.once("data", resolve));
+  const metric = async (name, labels = "") => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith(`${name}${labels} `));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+  };
+  const stop = () =>
+    new Promise((resolve) => {
+      proc.once("exit", resolve);
+      proc.kill("SIGTERM");
+    });
+  return { url: `ws://127.0.0.1:${port}`, port, metric, stop };
+}
+
+/** The p-th percentile of `xs`. */
+export function percentile(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}

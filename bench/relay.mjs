@@ -4,12 +4,11 @@
 //     raw `ws` message through the same relay (one hop each way: client → relay → client).
 //  2. Relay messages per second on one core (the relay is one process; load comes from here).
 //   node bench/relay.mjs [--json FILE] [--quick]
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { open } from "castamere";
 import { mintToken } from "castamere/token";
 import WebSocket from "ws";
+import { percentile, startRelayProcess } from "./common.mjs";
 
 const quick = process.argv.includes("--quick");
 const jsonAt = process.argv.indexOf("--json");
@@ -19,36 +18,10 @@ const token = mintToken(secret, { tenant: "bench", region: "local" });
 // The raw clients talk in a room of their own, so neither side hears the other's traffic.
 const rawToken = mintToken(secret, { tenant: "bench", region: "raw" });
 
-const port = await new Promise((r) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const p = s.address().port;
-    s.close(() => r(p));
-  });
-});
-const relayProc = spawn(
-  process.execPath,
-  [
-    "js/cli.mjs",
-    "relay",
-    "--port",
-    String(port),
-    "--secret",
-    secret,
-    "--quiet",
-    "--max-messages-per-second",
-    "1000000",
-  ],
-  {
-    stdio: ["ignore", "pipe", "inherit"],
-  },
-);
-await new Promise((r) => relayProc.stdout.once("data", r));
-const url = `ws://127.0.0.1:${port}`;
+const relay = await startRelayProcess(secret, ["--max-messages-per-second", "1000000"]);
+const { url, port } = relay;
 
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
+const pct = percentile;
 
 function rawClient(id) {
   return new Promise((resolve) => {
@@ -132,7 +105,7 @@ await new Promise((r) => setTimeout(r, 300));
 const m1 = await metric();
 const elapsed = (performance.now() - t0) / 1000;
 for (const ws of [...subs, ...pubs]) ws.close();
-relayProc.kill("SIGTERM");
+await relay.stop();
 
 const results = {
   machine: `${process.platform} ${process.arch}, node ${process.version}`,

@@ -74,6 +74,9 @@ class Metrics {
     const reasons = (map) => [...map].map(([r, v]) => [`{reason=${JSON.stringify(r)}}`, v]);
     metric("castamere_relay_drops_total", "Frames or connections dropped.", "counter", reasons(this.drops));
     metric("castamere_relay_refusals_total", "Connections refused at the upgrade.", "counter", reasons(this.refusals));
+    const mem = process.memoryUsage();
+    metric("process_resident_memory_bytes", "Resident memory of the relay process.", "gauge", [["", mem.rss]]);
+    metric("nodejs_heap_used_bytes", "V8 heap in use.", "gauge", [["", mem.heapUsed]]);
     return `${lines.join("\n")}\n`;
   }
 }

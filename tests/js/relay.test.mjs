@@ -52,6 +52,7 @@ test("bad, expired and missing tokens are refused at the upgrade with a reason",
   }
   const metrics = await (await fetch(`http://127.0.0.1:${relay.port}/metrics`)).text();
   assert.match(metrics, /castamere_relay_refusals_total\{reason="token expired at .*"\} 1/);
+  assert.ok(Number(metrics.match(/^process_resident_memory_bytes (\d+)$/m)?.[1]) > 1 << 20, "no resident memory gauge");
 });
 
 test("a token for one tenant never sees another tenant's traffic", async () => {
