@@ -75,26 +75,38 @@ export const mapBaseline = {
   },
 };
 
+/** A free TCP port on loopback. */
+export async function freePort() {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/**
+ * `castamere <command> --port P --quiet ...args` in its own process on a free port, once it
+ * says it is listening: `{ port, proc }`.
+ */
+export async function startCli(command, args) {
+  const { spawn } = await import("node:child_process");
+  const port = await freePort();
+  const proc = spawn(process.execPath, ["js/cli.mjs", command, "--port", String(port), "--quiet", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise((resolve) => proc.stdout.once("data", resolve));
+  return { port, proc };
+}
+
 /**
  * A relay in its own process on a free loopback port (as an operator runs it), started with
  * `js/cli.mjs relay` and `args`. Resolves to `{ url, port, metric(name, labels), stop() }`;
  * `metric` reads one value from its Prometheus endpoint.
  */
 export async function startRelayProcess(secret, args = []) {
-  const { spawn } = await import("node:child_process");
-  const { createServer } = await import("node:net");
-  const port = await new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-  const proc = spawn(
-    process.execPath,
-    ["js/cli.mjs", "relay", "--port", String(port), "--secret", secret, "--quiet", ...args],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  await new Promise((resolve) => proc.stdout.once("data", resolve));
+  const { port, proc } = await startCli("relay", ["--secret", secret, ...args]);
   const metric = async (name, labels = "") => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const line = text.split("\n").find((l) => l.startsWith(`${name}${labels} `));

@@ -4,12 +4,11 @@
 //  2. 1,000,000 edge writes over 1,000 Zipf-skewed keys from 16 replicas (virtual clock, 20,000
 //     writes/s): origin requests and bytes per edge write, next to one request per write.
 //   node bench/origin.mjs [--json FILE] [--quick]
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "castamere/token";
+import { startCli } from "./common.mjs";
 import { Origin, Replica } from "./glue.mjs";
 
 const quick = process.argv.includes("--quick");
@@ -18,30 +17,14 @@ const secret = "bench-secret";
 const token = mintToken(secret, { tenant: "bench", region: "local" });
 const dir = mkdtempSync(join(tmpdir(), "castamere-origin-bench-"));
 
-const port = await new Promise((r) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const p = s.address().port;
-    s.close(() => r(p));
-  });
-});
-const proc = spawn(
-  process.execPath,
-  [
-    "js/cli.mjs",
-    "origin",
-    "--port",
-    String(port),
-    "--db",
-    join(dir, "o.sqlite"),
-    "--secret",
-    secret,
-    "--tenant",
-    "bench",
-    "--quiet",
-  ],
-  { stdio: ["ignore", "pipe", "inherit"] },
-);
-await new Promise((r) => proc.stdout.once("data", r));
+const { port, proc } = await startCli("origin", [
+  "--db",
+  join(dir, "o.sqlite"),
+  "--secret",
+  secret,
+  "--tenant",
+  "bench",
+]);
 const url = `http://127.0.0.1:${port}`;
 const headers = { authorization: `Bearer ${token}`, "content-type": "application/x-castamere" };
 const send = async (payload) => {
