@@ -1,7 +1,13 @@
 // Node entry (ESM; scripts/build-dist.mjs bundles it into dist/esm/ and dist/node.cjs): loads
 // the wasm from pkg/.
-import { existsSync, readFileSync } from "node:fs";
 import { initSync } from "../pkg/web/castamere.js";
+
+// fs through process.getBuiltinModule (Node 20.16 and later): importing "node:fs" as an ES
+// module builds a namespace of all its exports first, about a millisecond of a cold start.
+if (typeof process.getBuiltinModule !== "function") {
+  throw new Error(`castamere needs Node 20.16 or later; this is Node ${process.version}`);
+}
+const { existsSync, readFileSync } = process.getBuiltinModule("node:fs");
 
 // Next to this file when bundled into an app (a Lambda zip), else in the package's pkg/: one
 // level up from js/ and dist/node.cjs, two from dist/esm/.
