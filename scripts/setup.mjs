@@ -120,12 +120,12 @@ const rustHash = hashTree(["Cargo.toml", "Cargo.lock", "src", "scripts/setup.mjs
 const pkgStamp = join(root, "pkg", ".castamere-built");
 if (!stamped(pkgStamp, rustHash)) {
   const target = "wasm32-unknown-unknown";
-  run("cargo", ["build", "--lib", "--release", "--target", target], {
-    env: {
-      ...process.env,
-      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS: "-C target-feature=-multivalue,-reference-types",
-    },
-  });
+  // RUSTFLAGS, not the per-target variable, which any RUSTFLAGS of the caller's would replace
+  // (with --target, RUSTFLAGS reaches only the wasm artifacts, not build scripts).
+  const { CARGO_ENCODED_RUSTFLAGS: _, ...env } = process.env;
+  const flags = "-C target-feature=-multivalue,-reference-types";
+  env.RUSTFLAGS = env.RUSTFLAGS ? `${env.RUSTFLAGS} ${flags}` : flags;
+  run("cargo", ["build", "--lib", "--release", "--target", target], { env });
   const built = join(root, "target", target, "release", "castamere.wasm");
   const input = join(root, "target", target, "release", "castamere-bindgen-input.wasm");
   writeFileSync(input, withoutCustomSection(readFileSync(built), "target_features"));
@@ -134,8 +134,8 @@ if (!stamped(pkgStamp, rustHash)) {
   const wasmOpt = join(root, "node_modules/binaryen/bin/wasm-opt");
   const wasmFile = join(root, "pkg/web/castamere_bg.wasm");
   const features = ["bulk-memory", "nontrapping-float-to-int", "sign-ext", "mutable-globals"];
-  const flags = ["-O3", "--strip-debug", "--strip-producers", ...features.map((f) => `--enable-${f}`)];
-  run(process.execPath, [wasmOpt, ...flags, wasmFile, "-o", wasmFile]);
+  const optFlags = ["-O3", "--strip-debug", "--strip-producers", ...features.map((f) => `--enable-${f}`)];
+  run(process.execPath, [wasmOpt, ...optFlags, wasmFile, "-o", wasmFile]);
   writeFileSync(pkgStamp, rustHash);
 }
 
