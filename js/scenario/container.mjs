@@ -11,8 +11,17 @@ const handler = lambdaHandler(createWikiApp({ jwtSecret: config.jwtSecret }), co
 const ops = {
   async invoke(event) {
     const t0 = performance.now();
+    const { syncMs, handoffMs } = handler.stats;
     const response = await handler(event, { functionName: "wiki", awsRequestId: String(Math.random()) });
-    return { response, ms: performance.now() - t0 };
+    // The handler's time, and its parts: opening or catching up, and the handoff.
+    return {
+      response,
+      ms: performance.now() - t0,
+      syncMs: handler.stats.syncMs - syncMs,
+      handoffMs: handler.stats.handoffMs - handoffMs,
+      // How the replica's first session ended (complete, or its budget ran out).
+      opened: handler.store()?.synced,
+    };
   },
   info() {
     const db = handler.store();

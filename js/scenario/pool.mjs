@@ -17,12 +17,17 @@ class Container {
     this.frozenOnce = false;
     this.pending = new Map();
     this.next = 1;
+    const spawnedAt = performance.now();
     this.child = fork(join(here, "container.mjs"), [JSON.stringify(config)], {
       stdio: ["ignore", "ignore", "inherit", "ipc"],
     });
     this.ready = new Promise((resolve, reject) => {
       this.child.on("message", (m) => {
-        if (m.id === 0) return resolve();
+        if (m.id === 0) {
+          // From fork to the handler module loaded: the runtime's part of a cold start.
+          this.readyMs = performance.now() - spawnedAt;
+          return resolve();
+        }
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
         if (!p) return;
@@ -135,16 +140,24 @@ export class Pool {
     c.freeze();
   }
 
-  /** Runs one CloudFront event on a container: `{ response, ms, container }`. */
+  /**
+   * Runs one CloudFront event on a container: `{ response, ms, container, first, readyMs,
+   * waitMs }`: `ms` is the handler's own time, `first` whether it was the container's first
+   * invocation, `readyMs` (on a first one) how long the container took to start, `waitMs` how
+   * long the event waited for a container (a cold start, or a queue at the container cap).
+   */
   async invoke(event) {
+    const t0 = performance.now();
     const c = await this.acquire();
+    const waitMs = performance.now() - t0;
     try {
       const timeout = new Promise((_, reject) =>
         setTimeout(() => reject(new Error("invocation timed out")), this.invokeTimeoutMs).unref(),
       );
+      const first = c.invocations === 0;
       const r = await Promise.race([c.call("invoke", event), timeout]);
       c.invocations++;
-      return { ...r, container: c.id };
+      return { ...r, container: c.id, first, readyMs: first ? c.readyMs : undefined, waitMs };
     } finally {
       this.release(c);
     }

@@ -276,9 +276,15 @@ export async function runScenario(flags = {}) {
       return { edge: edgeReq, origin: appReq };
     };
 
+    // Per edge request: the handler's own time, whether it was a container's first
+    // invocation (and how long that container took to start), how long it waited for one.
+    const edgeDetail = new Map();
     const send = {
-      async edge(_r, req, jwt) {
-        const { response } = await pool.invoke(cfEvent(req.method, req.path, { body: req.body, jwt }));
+      async edge(r, req, jwt) {
+        const { response, ms, syncMs, handoffMs, opened, first, readyMs, waitMs } = await pool.invoke(
+          cfEvent(req.method, req.path, { body: req.body, jwt }),
+        );
+        edgeDetail.set(r, { handlerMs: ms, syncMs, handoffMs, opened, first, readyMs, waitMs });
         return response.status === "200";
       },
       async origin(_r, req, jwt) {
@@ -339,7 +345,7 @@ export async function runScenario(flags = {}) {
               return;
             }
             m.truth.record(r);
-            m.lat.push({ at: end, ms: end - start });
+            m.lat.push({ at: end, ms: end - start, r });
             if (mode === "edge" && r.kind === "view") {
               if (!viewTimes.has(r.page)) viewTimes.set(r.page, { times: [], done: 0 });
               viewTimes.get(r.page).times.push(end);
@@ -452,6 +458,7 @@ export async function runScenario(flags = {}) {
             99,
           ),
           differences: edgeCheck.differences.slice(0, 20),
+          coldStart: coldStartFigures(modes.edge.lat, edgeDetail),
         },
         origin: {
           ...fig("origin", appStats.requests, appStats.bytes),
@@ -507,6 +514,20 @@ export async function runScenario(flags = {}) {
     say(
       `  ${"edge → origin lag p50 / p99".padEnd(34)}${`${ms(report.modes.edge.replicationLagP50Ms)} / ${ms(report.modes.edge.replicationLagP99Ms)}`.padStart(28)}`,
     );
+    const cs = report.modes.edge.coldStart;
+    if (cs.starts > 0) {
+      say(
+        `  edge cold starts: container start p50 ${ms(cs.containerStartP50Ms)} (max ${ms(cs.containerStartMaxMs)}), ` +
+          `first invocation p50 ${ms(cs.firstInvocationP50Ms)} (max ${ms(cs.firstInvocationMaxMs)}; ` +
+          `p50 ${ms(cs.firstOpenP50Ms)} opening, ${ms(cs.firstHandoffP50Ms)} handing off; ` +
+          `${cs.firstSessionsComplete} of ${cs.starts} first sessions complete within their budget); ` +
+          `warm invocations p50 ${ms(cs.warmInvocationP50Ms)}`,
+      );
+      say(
+        `  the slowest 1% of edge writes (${cs.slowest}): ${cs.slowestAtColdStart} ran at a cold start, ` +
+          `${cs.slowestQueued} waited for a busy container; the warm ones spent p50 ${ms(cs.slowestWarmHandlerP50Ms)} in the handler`,
+      );
+    }
     say(`  (the ${o.wanMs} ms wide-area round trip is simulated)`);
 
     const reportPath = resolve(o.report);
@@ -534,4 +555,47 @@ export async function runScenario(flags = {}) {
     for (const c of children) c.kill("SIGTERM");
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * What the edge's cold starts cost: container start (fork to handler loaded) and first
+ * invocation, against warm invocations, and how many of the slowest 1% of writes met one.
+ */
+function coldStartFigures(lat, detail) {
+  const rows = lat.map((x) => ({ ms: x.ms, ...detail.get(x.r) })).filter((x) => x.handlerMs !== undefined);
+  const firsts = rows.filter((x) => x.first);
+  const slowest = [...rows].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.floor(rows.length / 100)));
+  return {
+    starts: firsts.length,
+    containerStartP50Ms: pct(
+      firsts.map((x) => x.readyMs),
+      50,
+    ),
+    containerStartMaxMs: Math.max(...firsts.map((x) => x.readyMs)),
+    firstInvocationP50Ms: pct(
+      firsts.map((x) => x.handlerMs),
+      50,
+    ),
+    firstInvocationMaxMs: Math.max(...firsts.map((x) => x.handlerMs)),
+    firstOpenP50Ms: pct(
+      firsts.map((x) => x.syncMs),
+      50,
+    ),
+    firstHandoffP50Ms: pct(
+      firsts.map((x) => x.handoffMs),
+      50,
+    ),
+    warmInvocationP50Ms: pct(
+      rows.filter((x) => !x.first).map((x) => x.handlerMs),
+      50,
+    ),
+    slowest: slowest.length,
+    slowestAtColdStart: slowest.filter((x) => x.first).length,
+    slowestQueued: slowest.filter((x) => !x.first && x.waitMs > 1).length,
+    firstSessionsComplete: firsts.filter((x) => x.opened?.complete).length,
+    slowestWarmHandlerP50Ms: pct(
+      slowest.filter((x) => !x.first).map((x) => x.handlerMs),
+      50,
+    ),
+  };
 }
