@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { withoutCustomSection } from "./wasm-sections.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const cargoBin = join(process.env.CARGO_HOME || join(homedir(), ".cargo"), "bin");
@@ -40,8 +41,10 @@ function lockedVersion(crate) {
   return m[1];
 }
 
-function hashTree(paths) {
+/** A hash of the files under `paths`, and of `extra` (what else the build depends on). */
+function hashTree(paths, extra = "") {
   const h = createHash("sha256");
+  h.update(extra);
   const walk = (p) => {
     const full = join(root, p);
     if (!existsSync(full)) return;
@@ -116,15 +119,24 @@ if (!stamped(npmStamp, npmHash)) {
 // export takes and returns plain numbers, and V8's one generic wrapper serves them all.
 // The prebuilt std still declares reference-types in its target_features section, which
 // would turn wasm-bindgen's externref mode back on, so that section is dropped first.
-const rustHash = hashTree(["Cargo.toml", "Cargo.lock", "src", "scripts/setup.mjs"]);
+const wasmRustFlags = "-C target-feature=-multivalue,-reference-types";
+const wasmOptFlags = [
+  "-O3",
+  "--strip-debug",
+  "--strip-producers",
+  ...["bulk-memory", "nontrapping-float-to-int", "sign-ext", "mutable-globals"].map((f) => `--enable-${f}`),
+];
+const rustHash = hashTree(
+  ["Cargo.toml", "Cargo.lock", "src", "scripts/wasm-sections.mjs"],
+  JSON.stringify([wasmRustFlags, wasmOptFlags]),
+);
 const pkgStamp = join(root, "pkg", ".castamere-built");
 if (!stamped(pkgStamp, rustHash)) {
   const target = "wasm32-unknown-unknown";
   // RUSTFLAGS, not the per-target variable, which any RUSTFLAGS of the caller's would replace
   // (with --target, RUSTFLAGS reaches only the wasm artifacts, not build scripts).
   const { CARGO_ENCODED_RUSTFLAGS: _, ...env } = process.env;
-  const flags = "-C target-feature=-multivalue,-reference-types";
-  env.RUSTFLAGS = env.RUSTFLAGS ? `${env.RUSTFLAGS} ${flags}` : flags;
+  env.RUSTFLAGS = env.RUSTFLAGS ? `${env.RUSTFLAGS} ${wasmRustFlags}` : wasmRustFlags;
   run("cargo", ["build", "--lib", "--release", "--target", target], { env });
   const built = join(root, "target", target, "release", "castamere.wasm");
   const input = join(root, "target", target, "release", "castamere-bindgen-input.wasm");
@@ -133,40 +145,8 @@ if (!stamped(pkgStamp, rustHash)) {
   // binaryen from npm (Debian's is too old): optimize for speed, drop names and debug info.
   const wasmOpt = join(root, "node_modules/binaryen/bin/wasm-opt");
   const wasmFile = join(root, "pkg/web/castamere_bg.wasm");
-  const features = ["bulk-memory", "nontrapping-float-to-int", "sign-ext", "mutable-globals"];
-  const optFlags = ["-O3", "--strip-debug", "--strip-producers", ...features.map((f) => `--enable-${f}`)];
-  run(process.execPath, [wasmOpt, ...optFlags, wasmFile, "-o", wasmFile]);
+  run(process.execPath, [wasmOpt, ...wasmOptFlags, wasmFile, "-o", wasmFile]);
   writeFileSync(pkgStamp, rustHash);
-}
-
-/** The wasm module `bytes` without its custom section called `name`. */
-function withoutCustomSection(bytes, name) {
-  const parts = [bytes.subarray(0, 8)];
-  let p = 8;
-  const leb = () => {
-    let v = 0;
-    let shift = 0;
-    let b;
-    do {
-      b = bytes[p++];
-      v += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    return v;
-  };
-  while (p < bytes.length) {
-    const start = p;
-    const id = bytes[p++];
-    const end = leb() + p;
-    let drop = false;
-    if (id === 0) {
-      const len = leb();
-      drop = bytes.subarray(p, p + len).toString() === name;
-    }
-    if (!drop) parts.push(bytes.subarray(start, end));
-    p = end;
-  }
-  return Buffer.concat(parts);
 }
 
 // 6. dist/ (the bundled Node entries and the CommonJS build) when the shim or pkg/ changed.

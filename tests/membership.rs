@@ -6,21 +6,14 @@
 mod pair;
 
 use castamere::sync::{Config, Destination, Event, Replica};
-use pair::deliver;
+use pair::{deliver, run_pair};
 
 fn met() -> (Replica, Replica, u64) {
     let mut a = Replica::new(1, Config::default());
     let mut b = Replica::new(2, Config::default());
     a.start(0);
     b.start(0);
-    let mut now = 0;
-    while now < 1_500 {
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        deliver(&mut a, &mut b, now);
-        deliver(&mut b, &mut a, now);
-        now += 10;
-    }
+    let now = run_pair(&mut a, &mut b, 0, 1_500, 10);
     assert_eq!(a.peers().collect::<Vec<_>>(), vec![2]);
     while a.poll_event().is_some() {}
     (a, b, now)

@@ -8,7 +8,7 @@ mod pair;
 
 use castamere::sync::{Config, Destination, Event, Replica};
 use castamere::Reply;
-use pair::{deliver, drop_all};
+use pair::{deliver, drop_all, run_pair};
 
 fn synced(r: &mut Replica) -> Option<(usize, bool)> {
     let mut out = None;
@@ -30,22 +30,9 @@ fn pair_with_b_away() -> (Replica, Replica, u64) {
     let mut b = Replica::new(2, Config::default());
     a.start(0);
     b.start(0);
-    let mut now = 0;
-    while now < 500 {
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        deliver(&mut a, &mut b, now);
-        deliver(&mut b, &mut a, now);
-        now += 5;
-    }
+    let mut now = run_pair(&mut a, &mut b, 0, 500, 5);
     a.exec(now, &[b"INCRBY", b"views", b"2"]).expect("write");
-    while now < 1_000 {
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        deliver(&mut a, &mut b, now);
-        deliver(&mut b, &mut a, now);
-        now += 5;
-    }
+    now = run_pair(&mut a, &mut b, now, 1_000, 5);
     assert_eq!(views(&b), Reply::Int(2));
     // b goes away (its socket is closed); a writes and its groups reach nobody.
     for _ in 0..40 {

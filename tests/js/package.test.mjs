@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CastamereError, Store } from "castamere";
+import { reader, sections } from "../../scripts/wasm-sections.mjs";
 
 const root = join(import.meta.dirname, "../..");
 
@@ -71,28 +72,6 @@ test("the TypeScript declarations cover the public API of every entry", async ()
 
 /** The signature of every exported function of a wasm module, as "params->results" letters. */
 function exportSignatures(bytes) {
-  let p = 8;
-  const leb = () => {
-    let v = 0;
-    let shift = 0;
-    let b;
-    do {
-      b = bytes[p++];
-      v += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    return v;
-  };
-  const name = () => {
-    const len = leb();
-    p += len;
-    return new TextDecoder().decode(bytes.subarray(p - len, p));
-  };
-  const limits = () => {
-    const flags = leb();
-    leb();
-    if (flags & 1) leb();
-  };
   // Value types by their byte: 0x7f i32, 0x7e i64, 0x7d f32, 0x7c f64, 0x7b v128, 0x70
   // funcref, 0x6f externref.
   const letter = new Map([
@@ -104,43 +83,45 @@ function exportSignatures(bytes) {
     [0x70, "r"],
     [0x6f, "x"],
   ]);
-  const vec = (read) => Array.from({ length: leb() }, read);
   const types = [];
   const funcs = [];
   const sigs = {};
-  while (p < bytes.length) {
-    const id = bytes[p++];
-    const size = leb();
-    const end = p + size;
-    if (id === 1) {
-      vec(() => {
-        p++; // 0x60: a function type
-        const params = vec(() => letter.get(bytes[p++])).join("");
-        types.push(`${params}->${vec(() => letter.get(bytes[p++])).join("")}`);
+  for (const section of sections(bytes)) {
+    const r = reader(bytes, section.body);
+    const limits = () => {
+      const flags = r.u32();
+      r.u32();
+      if (flags & 1) r.u32();
+    };
+    const valueTypes = () => r.vec(() => letter.get(r.byte())).join("");
+    if (section.id === 1) {
+      r.vec(() => {
+        r.byte(); // 0x60: a function type
+        const params = valueTypes();
+        types.push(`${params}->${valueTypes()}`);
       });
-    } else if (id === 2) {
-      vec(() => {
-        name();
-        name();
-        const kind = bytes[p++];
-        if (kind === 0) funcs.push(types[leb()]);
+    } else if (section.id === 2) {
+      r.vec(() => {
+        r.name();
+        r.name();
+        const kind = r.byte();
+        if (kind === 0) funcs.push(types[r.u32()]);
         else if (kind === 1) {
-          p++;
+          r.byte();
           limits();
         } else if (kind === 2) limits();
-        else p += 2;
+        else r.at += 2;
       });
-    } else if (id === 3) {
-      vec(() => funcs.push(types[leb()]));
-    } else if (id === 7) {
-      vec(() => {
-        const exported = name();
-        const kind = bytes[p++];
-        const index = leb();
+    } else if (section.id === 3) {
+      r.vec(() => funcs.push(types[r.u32()]));
+    } else if (section.id === 7) {
+      r.vec(() => {
+        const exported = r.name();
+        const kind = r.byte();
+        const index = r.u32();
         if (kind === 0) sigs[exported] = funcs[index];
       });
     }
-    p = end;
   }
   return sigs;
 }

@@ -25,3 +25,16 @@ pub fn deliver(from: &mut Replica, to: &mut Replica, now: u64) -> usize {
 pub fn drop_all(r: &mut Replica) {
     while r.poll_transmit().is_some() {}
 }
+
+/// Runs `a` and `b` connected from `now` until `until`, in steps of `step` ms: each step fires
+/// their timers and delivers both ways. Returns the time reached.
+pub fn run_pair(a: &mut Replica, b: &mut Replica, mut now: u64, until: u64, step: u64) -> u64 {
+    while now < until {
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        deliver(a, b, now);
+        deliver(b, a, now);
+        now += step;
+    }
+    now
+}
