@@ -19,9 +19,7 @@ const token = mintToken(secret, { tenant: "bench", region: "local" });
 const rawToken = mintToken(secret, { tenant: "bench", region: "raw" });
 
 const relay = await startRelayProcess(secret, ["--max-messages-per-second", "1000000"]);
-const { url, port } = relay;
-
-const pct = percentile;
+const { url } = relay;
 
 function rawClient(id) {
   return new Promise((resolve) => {
@@ -84,11 +82,10 @@ const subs = await Promise.all([10, 11, 12, 13].map((i) => rawClient(String(i)))
 const pubs = await Promise.all([20, 21].map((i) => rawClient(String(i))));
 let received = 0;
 for (const s of subs) s.on("message", () => received++);
-const metric = async () => {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const m = (name) => Number(text.match(new RegExp(`${name}\\{tenant="bench"\\} (\\d+)`))?.[1] ?? 0);
-  return { in: m("castamere_relay_messages_in_total"), out: m("castamere_relay_messages_out_total") };
-};
+const metric = async () => ({
+  in: await relay.metric("castamere_relay_messages_in_total", '{tenant="bench"}'),
+  out: await relay.metric("castamere_relay_messages_out_total", '{tenant="bench"}'),
+});
 const seconds = quick ? 1 : 4;
 const frame = new Uint8Array([0x01, 0x00, ...new Uint8Array(60)]);
 const m0 = await metric();
@@ -110,9 +107,9 @@ await relay.stop();
 const results = {
   machine: `${process.platform} ${process.arch}, node ${process.version}`,
   samples: N,
-  rawWs: { p50Ms: pct(raw, 50), p99Ms: pct(raw, 99) },
-  castamere: { p50Ms: pct(seen, 50), p99Ms: pct(seen, 99) },
-  p50Ratio: pct(seen, 50) / pct(raw, 50),
+  rawWs: { p50Ms: percentile(raw, 50), p99Ms: percentile(raw, 99) },
+  castamere: { p50Ms: percentile(seen, 50), p99Ms: percentile(seen, 99) },
+  p50Ratio: percentile(seen, 50) / percentile(raw, 50),
   relay: {
     messagesInPerSec: Math.round((m1.in - m0.in) / elapsed),
     messagesOutPerSec: Math.round((m1.out - m0.out) / elapsed),

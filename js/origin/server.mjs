@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import Database from "better-sqlite3";
 import { initSync, Origin } from "../../pkg/web/castamere.js";
+import { exposition } from "../prometheus.mjs";
 import { requestToken, verifyToken } from "../token.mjs";
 
 initSync({ module: readFileSync(new URL("../../pkg/web/castamere_bg.wasm", import.meta.url)) });
@@ -226,32 +227,20 @@ export async function startOrigin(options = {}) {
       return;
     }
     if (path === "/metrics") {
-      const rej = [...stats.rejected].map(
-        ([r, v]) => `castamere_origin_rejected_total{reason=${JSON.stringify(r)}} ${v}`,
-      );
+      const reasons = [...stats.rejected].map(([r, v]) => [`{reason=${JSON.stringify(r)}}`, v]);
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
       res.end(
-        [
-          "# TYPE castamere_origin_requests_total counter",
-          `castamere_origin_requests_total ${stats.requests}`,
-          "# TYPE castamere_origin_request_bytes_total counter",
-          `castamere_origin_request_bytes_total ${stats.requestBytes}`,
-          "# TYPE castamere_origin_batches_total counter",
-          `castamere_origin_batches_total ${stats.batches}`,
-          "# TYPE castamere_origin_duplicate_batches_total counter",
-          `castamere_origin_duplicate_batches_total ${stats.duplicates}`,
-          "# TYPE castamere_origin_deltas_total counter",
-          `castamere_origin_deltas_total ${stats.deltas}`,
-          "# TYPE castamere_origin_rejected_total counter",
-          ...rej,
-          "# TYPE castamere_origin_snapshots_total counter",
-          `castamere_origin_snapshots_total ${stats.snapshots}`,
-          "# TYPE castamere_origin_keys gauge",
-          `castamere_origin_keys ${core.size}`,
-          "# TYPE castamere_origin_persist_failures_total counter",
-          `castamere_origin_persist_failures_total ${stats.persistFailures}`,
-          "",
-        ].join("\n"),
+        exposition([
+          ["castamere_origin_requests_total", "counter", stats.requests],
+          ["castamere_origin_request_bytes_total", "counter", stats.requestBytes],
+          ["castamere_origin_batches_total", "counter", stats.batches],
+          ["castamere_origin_duplicate_batches_total", "counter", stats.duplicates],
+          ["castamere_origin_deltas_total", "counter", stats.deltas],
+          ["castamere_origin_rejected_total", "counter", reasons],
+          ["castamere_origin_snapshots_total", "counter", stats.snapshots],
+          ["castamere_origin_keys", "gauge", core.size],
+          ["castamere_origin_persist_failures_total", "counter", stats.persistFailures],
+        ]),
       );
       return;
     }

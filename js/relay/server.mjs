@@ -4,6 +4,7 @@
 // hears who joins and leaves. The relay never decodes castamere payloads.
 import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
+import { exposition } from "../prometheus.mjs";
 import { requestToken, verifyToken } from "../token.mjs";
 import { DIRECT, FROM_DIRECT, FROM_PUBLISH, PUBLISH, TOPICS, validReplicaId } from "./frames.mjs";
 
@@ -35,49 +36,20 @@ class Metrics {
     map.set(reason, (map.get(reason) ?? 0) + 1);
   }
   text() {
-    const lines = [];
-    const metric = (name, help, type, rows) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, v] of rows) lines.push(`${name}${labels} ${v}`);
-    };
     const per = (f) => [...this.tenants].map(([t, m]) => [`{tenant=${JSON.stringify(t)}}`, f(m)]);
-    metric(
-      "castamere_relay_connections",
-      "Open connections.",
-      "gauge",
-      per((m) => m.connections),
-    );
-    metric(
-      "castamere_relay_messages_in_total",
-      "Frames received.",
-      "counter",
-      per((m) => m.messagesIn),
-    );
-    metric(
-      "castamere_relay_messages_out_total",
-      "Frames sent.",
-      "counter",
-      per((m) => m.messagesOut),
-    );
-    metric(
-      "castamere_relay_bytes_in_total",
-      "Bytes received.",
-      "counter",
-      per((m) => m.bytesIn),
-    );
-    metric(
-      "castamere_relay_bytes_out_total",
-      "Bytes sent.",
-      "counter",
-      per((m) => m.bytesOut),
-    );
     const reasons = (map) => [...map].map(([r, v]) => [`{reason=${JSON.stringify(r)}}`, v]);
-    metric("castamere_relay_drops_total", "Frames or connections dropped.", "counter", reasons(this.drops));
-    metric("castamere_relay_refusals_total", "Connections refused at the upgrade.", "counter", reasons(this.refusals));
     const mem = process.memoryUsage();
-    metric("process_resident_memory_bytes", "Resident memory of the relay process.", "gauge", [["", mem.rss]]);
-    metric("nodejs_heap_used_bytes", "V8 heap in use.", "gauge", [["", mem.heapUsed]]);
-    return `${lines.join("\n")}\n`;
+    return exposition([
+      ["castamere_relay_connections", "gauge", per((m) => m.connections), "Open connections."],
+      ["castamere_relay_messages_in_total", "counter", per((m) => m.messagesIn), "Frames received."],
+      ["castamere_relay_messages_out_total", "counter", per((m) => m.messagesOut), "Frames sent."],
+      ["castamere_relay_bytes_in_total", "counter", per((m) => m.bytesIn), "Bytes received."],
+      ["castamere_relay_bytes_out_total", "counter", per((m) => m.bytesOut), "Bytes sent."],
+      ["castamere_relay_drops_total", "counter", reasons(this.drops), "Frames or connections dropped."],
+      ["castamere_relay_refusals_total", "counter", reasons(this.refusals), "Connections refused at the upgrade."],
+      ["process_resident_memory_bytes", "gauge", mem.rss, "Resident memory of the relay process."],
+      ["nodejs_heap_used_bytes", "gauge", mem.heapUsed, "V8 heap in use."],
+    ]);
   }
 }
 

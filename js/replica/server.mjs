@@ -11,6 +11,7 @@ import "../node.mjs";
 import { timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { open } from "../db.mjs";
+import { exposition } from "../prometheus.mjs";
 
 /**
  * Starts a regional replica. Options: what `open()` takes (relay, token, origin, region,
@@ -55,19 +56,13 @@ export async function startReplica(options = {}) {
         const s = db.stats;
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
         res.end(
-          [
-            "# TYPE castamere_replica_keys gauge",
-            `castamere_replica_keys ${db.size}`,
-            "# TYPE castamere_replica_peers gauge",
-            `castamere_replica_peers ${db.peers.length}`,
-            "# TYPE castamere_replica_peer_messages_total counter",
-            `castamere_replica_peer_messages_total ${s.peerMessages}`,
-            "# TYPE castamere_replica_peer_bytes_total counter",
-            `castamere_replica_peer_bytes_total ${s.peerBytes}`,
-            "# TYPE castamere_replica_origin_requests_total counter",
-            `castamere_replica_origin_requests_total ${s.originMessages}`,
-            "",
-          ].join("\n"),
+          exposition([
+            ["castamere_replica_keys", "gauge", db.size],
+            ["castamere_replica_peers", "gauge", db.peers.length],
+            ["castamere_replica_peer_messages_total", "counter", s.peerMessages],
+            ["castamere_replica_peer_bytes_total", "counter", s.peerBytes],
+            ["castamere_replica_origin_requests_total", "counter", s.originMessages],
+          ]),
         );
       } else if (path === "/v1/snapshot" && req.method === "GET") {
         if (!authorized(req)) {

@@ -564,38 +564,30 @@ export async function runScenario(flags = {}) {
 function coldStartFigures(lat, detail) {
   const rows = lat.map((x) => ({ ms: x.ms, ...detail.get(x.r) })).filter((x) => x.handlerMs !== undefined);
   const firsts = rows.filter((x) => x.first);
+  const warm = rows.filter((x) => !x.first);
   const slowest = [...rows].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.floor(rows.length / 100)));
+  const p50 = (xs, key) =>
+    pct(
+      xs.map((x) => x[key]),
+      50,
+    );
+  const max = (xs, key) => Math.max(...xs.map((x) => x[key]));
   return {
     starts: firsts.length,
-    containerStartP50Ms: pct(
-      firsts.map((x) => x.readyMs),
-      50,
-    ),
-    containerStartMaxMs: Math.max(...firsts.map((x) => x.readyMs)),
-    firstInvocationP50Ms: pct(
-      firsts.map((x) => x.handlerMs),
-      50,
-    ),
-    firstInvocationMaxMs: Math.max(...firsts.map((x) => x.handlerMs)),
-    firstOpenP50Ms: pct(
-      firsts.map((x) => x.syncMs),
-      50,
-    ),
-    firstHandoffP50Ms: pct(
-      firsts.map((x) => x.handoffMs),
-      50,
-    ),
-    warmInvocationP50Ms: pct(
-      rows.filter((x) => !x.first).map((x) => x.handlerMs),
-      50,
-    ),
+    containerStartP50Ms: p50(firsts, "readyMs"),
+    containerStartMaxMs: max(firsts, "readyMs"),
+    firstInvocationP50Ms: p50(firsts, "handlerMs"),
+    firstInvocationMaxMs: max(firsts, "handlerMs"),
+    firstOpenP50Ms: p50(firsts, "syncMs"),
+    firstHandoffP50Ms: p50(firsts, "handoffMs"),
+    firstSessionsComplete: firsts.filter((x) => x.opened?.complete).length,
+    warmInvocationP50Ms: p50(warm, "handlerMs"),
     slowest: slowest.length,
     slowestAtColdStart: slowest.filter((x) => x.first).length,
     slowestQueued: slowest.filter((x) => !x.first && x.waitMs > 1).length,
-    firstSessionsComplete: firsts.filter((x) => x.opened?.complete).length,
-    slowestWarmHandlerP50Ms: pct(
-      slowest.filter((x) => !x.first).map((x) => x.handlerMs),
-      50,
+    slowestWarmHandlerP50Ms: p50(
+      slowest.filter((x) => !x.first),
+      "handlerMs",
     ),
   };
 }
