@@ -42,6 +42,10 @@ const flat = (xs) => (xs.length === 1 && Array.isArray(xs[0]) ? xs[0] : xs);
 const SCRATCH_BYTES = 4096;
 const NONE = 0xffffffff;
 const OP = { SET: 0, SADD: 1, SREM: 2, HSET: 3, HINCRBY: 4 };
+// Keys interned per store, and the longest (as the wasm module's MAX_INTERNED and
+// MAX_INTERNED_KEY): the handles stay for the store's life, so their number is bounded.
+const MAX_HANDLES = 65536;
+const MAX_HANDLE_KEY = 64;
 let memory;
 
 /** Writes the ASCII string `s` into `view` at `at`: the end, or -1 (not ASCII, or no room). */
@@ -90,6 +94,35 @@ export class Commands {
   }
 
   /**
+   * The handle of `key` in the wasm module, interning it on its first write: -1 when it is not
+   * interned (too long, or the store interned as many keys as it may; those keys pass as bytes).
+   */
+  _handle(key) {
+    let h = this._handles.get(key);
+    if (h === undefined) {
+      if (key.length > MAX_HANDLE_KEY || this._handles.size >= MAX_HANDLES) return -1;
+      h = this._w.intern(key);
+      if (h < 0) return -1;
+      this._handles.set(key, h);
+    }
+    return h;
+  }
+
+  /**
+   * Typed write `op` (SET, SADD or HSET) on the key of handle `h`, its one or two string words
+   * through the scratch buffer: its reply as a number, or undefined when the words do not fit.
+   */
+  _byHandle(op, h, a, b) {
+    const v = this._view();
+    const e1 = put(v, 0, a);
+    const e2 = b === undefined || e1 < 0 ? e1 : put(v, e1, b);
+    if (e2 < 0) return undefined;
+    const r = this._checked(this._w.execHandle(Date.now(), op, h, e1, b === undefined ? NONE : e2 - e1));
+    this._written?.();
+    return r;
+  }
+
+  /**
    * A number from a hot path of the wasm module, which answers NaN for a failure (thrown here,
    * nothing changed) or for a value beyond ±2^53 (returned: the caller reads it exactly).
    */
@@ -126,8 +159,11 @@ export class Commands {
     return this.exec(["GETALL", key]);
   }
   set(key, value) {
-    if (typeof key === "string" && typeof value === "string" && this._scratch(OP.SET, key, value) !== undefined)
-      return "OK";
+    if (typeof key === "string" && typeof value === "string") {
+      const h = this._handle(key);
+      const r = h >= 0 ? this._byHandle(OP.SET, h, value) : this._scratch(OP.SET, key, value);
+      if (r !== undefined) return "OK";
+    }
     return this._exec3("SET", key, value);
   }
   mget(...keys) {
@@ -149,11 +185,7 @@ export class Commands {
   }
   incrBy(key, n) {
     if (typeof key === "string" && typeof n === "number") {
-      let h = this._handles.get(key);
-      if (h === undefined) {
-        h = this._w.intern(key);
-        this._handles.set(key, h);
-      }
+      const h = this._handle(key);
       if (h >= 0) {
         const v = this._checked(this._incrByHandle(h, n));
         this._written?.();
@@ -172,7 +204,9 @@ export class Commands {
   }
   sadd(key, ...members) {
     if (members.length === 1 && typeof members[0] === "string" && typeof key === "string") {
-      return this._scratch(OP.SADD, key, members[0]) ?? this._exec3("SADD", key, members[0]);
+      const h = this._handle(key);
+      const r = h >= 0 ? this._byHandle(OP.SADD, h, members[0]) : this._scratch(OP.SADD, key, members[0]);
+      return r ?? this._exec3("SADD", key, members[0]);
     }
     return this.exec(["SADD", key, ...flat(members)]);
   }
@@ -194,7 +228,9 @@ export class Commands {
   /** `hset(key, field, value)` or `hset(key, { field: value, ... })`; returns new fields. */
   hset(key, field, value) {
     if (typeof key === "string" && typeof field === "string" && typeof value === "string") {
-      return this._scratch(OP.HSET, key, field, value) ?? this._exec3("HSET", key, field, value);
+      const h = this._handle(key);
+      const r = h >= 0 ? this._byHandle(OP.HSET, h, field, value) : this._scratch(OP.HSET, key, field, value);
+      return r ?? this._exec3("HSET", key, field, value);
     }
     const words = typeof field === "object" && field !== null ? Object.entries(field).flat() : [field, value];
     return this.exec(["HSET", key, ...words]);

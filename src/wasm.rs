@@ -6,7 +6,7 @@ use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
-use crate::store::{Limits, Reply};
+use crate::store::{HandleWrite, Limits, Reply};
 
 /// Every core error becomes a JavaScript `Error` named `CastamereError` with a `code`.
 fn js_error(e: Error) -> JsValue {
@@ -105,24 +105,41 @@ impl Scratch {
         self.0.as_ptr() as usize as u32
     }
 
-    /// The command `op` on the words of lengths `lens` at the start of the buffer, or why not.
-    fn words(&self, op: u32, lens: [u32; 3]) -> Result<([&[u8]; 4], usize), Error> {
-        let name =
-            SCRATCH_COMMANDS.get(op as usize).ok_or_else(|| Error::Invalid(format!("unknown scratch command {op}")))?;
-        let mut words: [&[u8]; 4] = [name, &[], &[], &[]];
+    /// The words of lengths `lens` at the start of the buffer, one after another, and how
+    /// many there are (a length of 2^32-1 ends them), or why not.
+    fn split<const N: usize>(&self, lens: [u32; N]) -> Result<([&[u8]; N], usize), Error> {
+        let mut words: [&[u8]; N] = [&[]; N];
         let mut at = 0usize;
-        let mut n = 1;
-        for len in lens {
+        let mut n = 0;
+        for (len, word) in lens.into_iter().zip(words.iter_mut()) {
             if len == u32::MAX {
                 break;
             }
             let end = at.checked_add(len as usize).filter(|&e| e <= self.0.len());
             let end = end.ok_or_else(|| Error::Invalid("scratch words beyond the buffer".into()))?;
-            words[n] = &self.0[at..end];
+            *word = &self.0[at..end];
             at = end;
             n += 1;
         }
         Ok((words, n))
+    }
+
+    /// The command `op` on the words of lengths `lens` at the start of the buffer, or why not.
+    fn words(&self, op: u32, lens: [u32; 3]) -> Result<([&[u8]; 4], usize), Error> {
+        let name =
+            SCRATCH_COMMANDS.get(op as usize).ok_or_else(|| Error::Invalid(format!("unknown scratch command {op}")))?;
+        let ([a, b, c], n) = self.split(lens)?;
+        Ok(([name, a, b, c], n + 1))
+    }
+}
+
+/// The typed write `op` of `execHandle` (numbered as the scratch commands), or why not.
+fn handle_write(op: u32, words: usize) -> Result<HandleWrite, Error> {
+    match (op, words) {
+        (0, 1) => Ok(HandleWrite::Set),
+        (1, 1) => Ok(HandleWrite::Sadd),
+        (3, 2) => Ok(HandleWrite::Hset),
+        _ => Err(Error::Invalid(format!("no handle write {op} of {words} words"))),
     }
 }
 
@@ -220,6 +237,18 @@ macro_rules! command_methods {
                     Ok((words, n)) => self.0.exec(now_ms(now), &words[..n]),
                     Err(e) => Err(e),
                 };
+                reply_number(r, &mut self.1)
+            }
+
+            /// Runs typed write `op` (SET, SADD or HSET, numbered as for `execScratch`) on the
+            /// key interned as `handle`, with the words the shim wrote into the scratch buffer
+            /// (lengths `a` and `b`; 2^32-1 for none): a number as `reply_number` gives it.
+            #[wasm_bindgen(js_name = execHandle)]
+            pub fn exec_handle(&mut self, now: f64, op: u32, handle: u32, a: u32, b: u32) -> f64 {
+                let r = self.2.split([a, b]).and_then(|([a, b], n)| {
+                    let op = handle_write(op, n)?;
+                    self.0.write_by_handle(now_ms(now), handle, op, a, b)
+                });
                 reply_number(r, &mut self.1)
             }
         }

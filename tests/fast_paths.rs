@@ -1,9 +1,10 @@
-//! Contract: the in-place write paths (`INCR`, `SET`, `SADD`, `HSET`, interned increments)
+//! Contract: the in-place write paths (`INCR`, `SET`, `SADD`, `HSET`, and each on interned keys)
 //! give the same replies, states and outgoing deltas as the general path of every command,
 //! whatever runs between them: other commands on the same keys, type conflicts, removals,
 //! remote deltas, takes of the buffer. Interned keys are checked like any input.
 #![cfg(not(target_arch = "wasm32"))]
 
+use castamere::store::HandleWrite;
 use castamere::{Error, Reply, Store};
 use proptest::prelude::*;
 
@@ -15,6 +16,8 @@ enum Op {
     Local(u8, usize, u8),
     /// An increment through an interned handle (on both: the slow store runs it generally).
     Handle(usize, i64),
+    /// A SET, SADD or HSET through an interned handle (likewise).
+    Write(u8, usize, u8),
     /// A remote replica's command, joined by both.
     Remote(u8, usize, u8),
     /// Both take their outgoing buffers.
@@ -47,9 +50,21 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (0u8..13, 0usize..4, 0u8..4).prop_map(|(c, k, v)| Op::Local(c, k, v)),
         2 => (0usize..4, -2i64..4).prop_map(|(k, n)| Op::Handle(k, n)),
+        3 => (0u8..3, 0usize..4, 0u8..4).prop_map(|(c, k, v)| Op::Write(c, k, v)),
         3 => (0u8..12, 0usize..4, 0u8..4).prop_map(|(c, k, v)| Op::Remote(c, k, v)),
         1 => Just(Op::Take),
     ]
+}
+
+/// The handle write `c` of value `v`: the op and its words.
+fn handle_write(c: u8, v: u8) -> (HandleWrite, Vec<u8>, Vec<u8>) {
+    let m = format!("v{v}").into_bytes();
+    let field = if v % 2 == 0 { b"f".to_vec() } else { b"g".to_vec() };
+    match c {
+        0 => (HandleWrite::Set, m, Vec::new()),
+        1 => (HandleWrite::Sadd, m, Vec::new()),
+        _ => (HandleWrite::Hset, field, m),
+    }
 }
 
 fn exec(s: &mut Store, now: u64, w: &[String]) -> Result<Reply, Error> {
@@ -82,6 +97,12 @@ proptest! {
                     let a = fast.incr_by_handle(handles[k], n);
                     let b = slow.incr_by_handle(slow_handles[k], n);
                     prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+                }
+                Op::Write(c, k, v) => {
+                    let (op, x, y) = handle_write(c, v);
+                    let a = fast.write_by_handle(now, handles[k], op, &x, &y);
+                    let b = slow.write_by_handle(now, slow_handles[k], op, &x, &y);
+                    prop_assert_eq!(format!("{a:?}"), format!("{b:?}"), "{:?}", op);
                 }
                 Op::Remote(c, k, v) => {
                     if exec(&mut remote, now + 500, &words(c, k, v)).is_err() {
@@ -126,4 +147,30 @@ fn handles_are_checked() {
     exec(&mut s, 1, &words(&["SET", "title", "Rains"])).expect("SET");
     assert!(matches!(s.incr_by_handle(h, 1), Err(Error::WrongType)));
     assert_eq!(exec(&mut s, 1, &words(&["GET", "title"])).expect("GET"), Reply::Bulk(b"Rains".to_vec()));
+}
+
+#[test]
+fn handle_writes_are_checked() {
+    let mut s = Store::with_limits(1, castamere::Limits { max_key_bytes: 16, max_value_bytes: 8 });
+    assert!(
+        matches!(s.write_by_handle(1, 3, HandleWrite::Set, b"v", b""), Err(Error::Invalid(_))),
+        "an unknown handle is an error, not a panic"
+    );
+    let h = s.intern(b"title").expect("short key");
+    assert_eq!(s.write_by_handle(1, h, HandleWrite::Set, b"Rains", b""), Ok(Reply::OK));
+    let before = s.snapshot();
+    assert!(matches!(s.write_by_handle(2, h, HandleWrite::Sadd, b"m", b""), Err(Error::WrongType)));
+    assert!(matches!(s.write_by_handle(2, h, HandleWrite::Hset, b"f", b"v"), Err(Error::WrongType)));
+    assert!(matches!(s.write_by_handle(2, h, HandleWrite::Set, b"too long!", b""), Err(Error::ValueTooLarge { .. })));
+    let s2 = s.intern(b"who").expect("short key");
+    assert!(matches!(
+        s.write_by_handle(2, s2, HandleWrite::Sadd, b"a member too long", b""),
+        Err(Error::KeyTooLarge { .. })
+    ));
+    assert_eq!(s.snapshot(), before, "a refused write changes nothing");
+    // The key is back in the table after every outcome.
+    assert_eq!(s.write_by_handle(3, h, HandleWrite::Set, b"Castle", b""), Ok(Reply::OK));
+    assert_eq!(s.exec(3, &[b"GET", b"title"]), Ok(Reply::Bulk(b"Castle".to_vec())));
+    assert_eq!(s.write_by_handle(3, s2, HandleWrite::Sadd, b"Robb", b""), Ok(Reply::Int(1)));
+    assert_eq!(s.write_by_handle(3, s2, HandleWrite::Sadd, b"Robb", b""), Ok(Reply::Int(0)));
 }

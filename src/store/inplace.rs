@@ -11,6 +11,19 @@ use crate::crdt::{
     SlotType, Stamped,
 };
 use crate::error::{Error, Result};
+use crate::store::Reply;
+use std::borrow::Borrow;
+
+/// A typed write on an interned key ([`Store::write_by_handle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandleWrite {
+    /// `SET key a`.
+    Set,
+    /// `SADD key a`.
+    Sadd,
+    /// `HSET key a b`.
+    Hset,
+}
 
 /// An increment of a counter, worked out before anything changes.
 #[derive(Debug, Clone, Copy)]
@@ -172,12 +185,20 @@ impl Store {
 
     /// `SET` in place on a key that is absent or a plain string. `false` for another shape.
     pub(super) fn set_fast(&mut self, now_ms: u64, key: &[u8], value: &[u8]) -> bool {
+        self.set_at(now_ms, KeyStr::new(key), key, value)
+    }
+
+    /// [`Store::set_fast`] on `key` as found by `ks` in the maps (its bytes, or an interned
+    /// `Key`, whose head most comparisons read instead of the bytes).
+    fn set_at<Q: Ord + ?Sized>(&mut self, now_ms: u64, ks: &Q, key: &[u8], value: &[u8]) -> bool
+    where
+        Key: Borrow<Q>,
+    {
         if !self.fast {
             return false;
         }
         self.spill();
         let replica = self.replica;
-        let ks = KeyStr::new(key);
         let Store { state, outgoing, clock, .. } = self;
         let Ok(current) = plain::<LwwReg>(state.store.entries.get_mut(ks), false) else { return false };
         let Ok(out) = plain::<LwwReg>(outgoing.store.entries.get_mut(ks), true) else { return false };
@@ -208,17 +229,24 @@ impl Store {
     /// `SADD key member` in place on a key that is absent or a plain set. `None` for another
     /// shape (nothing changed then). The caller has checked sizes.
     pub(crate) fn sadd_fast(&mut self, key: &[u8], member: &[u8]) -> Option<i64> {
+        self.sadd_at(KeyStr::new(key), key, member)
+    }
+
+    /// [`Store::sadd_fast`] with `key` found by `ks`, as in [`Store::set_at`].
+    fn sadd_at<Q: Ord + ?Sized>(&mut self, ks: &Q, key: &[u8], member: &[u8]) -> Option<i64>
+    where
+        Key: Borrow<Q>,
+    {
         if !self.fast {
             return None;
         }
         self.spill();
         let replica = self.replica;
-        let ks = KeyStr::new(key);
         let Store { state, outgoing, .. } = self;
         let set = plain::<OrSet>(state.store.entries.get_mut(ks), false).ok()?;
         let out = plain::<OrSet>(outgoing.store.entries.get_mut(ks), true).ok()?;
         let dot = state.ctx.advance(replica);
-        let old = set.as_ref().and_then(|s| s.0.entries.get(KeyStr::new(member)));
+        let old = set.as_ref().and_then(|s| s.0.entries.get::<KeyStr>(KeyStr::new(member)));
         let added = i64::from(old.is_none_or(|d| d.is_bottom()));
         for (d, _) in old.iter().flat_map(|o| o.0.iter()) {
             outgoing.ctx.insert(*d);
@@ -248,12 +276,20 @@ impl Store {
     /// `HSET key field value` in place on a key that is absent or a plain hash whose field is
     /// absent or a string. `None` otherwise (nothing changed then). The caller has checked sizes.
     pub(crate) fn hset_fast(&mut self, now_ms: u64, key: &[u8], field: &[u8], value: &[u8]) -> Option<i64> {
+        self.hset_at(now_ms, KeyStr::new(key), key, field, value)
+    }
+
+    /// [`Store::hset_fast`] with `key` found by `ks`, as in [`Store::set_at`].
+    fn hset_at<Q: Ord + ?Sized>(&mut self, now_ms: u64, ks: &Q, key: &[u8], field: &[u8], value: &[u8]) -> Option<i64>
+    where
+        Key: Borrow<Q>,
+    {
         if !self.fast {
             return None;
         }
         self.spill();
         let replica = self.replica;
-        let (ks, fs) = (KeyStr::new(key), KeyStr::new(field));
+        let fs = KeyStr::new(field);
         let Store { state, outgoing, clock, .. } = self;
         // The state's field, then the buffer's (where removal markers may stand for the hash
         // or the field); nothing has changed when either has another shape.
@@ -365,6 +401,49 @@ impl Store {
         }
         outgoing.ctx.insert(dot);
         Ok(step.total)
+    }
+
+    /// `SET`, `SADD` or `HSET` (one member or field) on an interned key: the hot path of the
+    /// shim's typed writes. The key's bytes are neither copied in nor searched for: its
+    /// interned `Key` finds it in the state and the outgoing buffer, comparing heads. Replies,
+    /// errors and deltas are those of [`Store::exec`] on the same words.
+    pub fn write_by_handle(&mut self, now_ms: u64, handle: u32, op: HandleWrite, a: &[u8], b: &[u8]) -> Result<Reply> {
+        self.spill();
+        let Some(entry) = self.interned.get_mut(handle as usize) else {
+            return Err(Error::Invalid(format!("unknown key handle {handle}")));
+        };
+        // Taken out for the write (nothing below reads the table: the side entries are
+        // spilled) and put back after it, whatever the outcome.
+        let key = std::mem::take(&mut entry.key);
+        let r = self.write_key(now_ms, &key, op, a, b);
+        if let Some(entry) = self.interned.get_mut(handle as usize) {
+            entry.key = key;
+        }
+        r
+    }
+
+    fn write_key(&mut self, now_ms: u64, key: &Key, op: HandleWrite, a: &[u8], b: &[u8]) -> Result<Reply> {
+        let fast = match op {
+            HandleWrite::Set => {
+                self.check_value(a)?;
+                self.set_at(now_ms, key, key, a).then_some(Reply::OK)
+            }
+            HandleWrite::Sadd => {
+                self.check_key(a)?;
+                self.sadd_at(key, key, a).map(Reply::Int)
+            }
+            HandleWrite::Hset => {
+                self.check_key(a)?;
+                self.check_value(b)?;
+                self.hset_at(now_ms, key, key, a, b).map(Reply::Int)
+            }
+        };
+        match (fast, op) {
+            (Some(r), _) => Ok(r),
+            (None, HandleWrite::Set) => self.exec(now_ms, &[b"SET", key, a]),
+            (None, HandleWrite::Sadd) => self.exec(now_ms, &[b"SADD", key, a]),
+            (None, HandleWrite::Hset) => self.exec(now_ms, &[b"HSET", key, a, b]),
+        }
     }
 
     /// An interned key's increment through the general path (which spills the side entries

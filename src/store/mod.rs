@@ -20,6 +20,7 @@ mod glob;
 mod inplace;
 mod reply;
 
+pub use inplace::HandleWrite;
 pub use reply::Reply;
 
 use crate::codec::{self, Blob, DecodeLimits};

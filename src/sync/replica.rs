@@ -8,7 +8,7 @@ use super::messages::{Batch, Deltas, GroupData, Heartbeat, Mark, Message};
 use crate::codec::{self, Blob, GroupFrame};
 use crate::crdt::{Causal, ReplicaId};
 use crate::error::{Error, Result};
-use crate::store::{Keyspace, Limits, Reply, Store};
+use crate::store::{HandleWrite, Keyspace, Limits, Reply, Store};
 
 /// Tuning of a replica. Times are milliseconds of the caller's clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -441,6 +441,14 @@ impl Replica {
     pub fn incr_by_handle(&mut self, now: u64, handle: u32, by: i64) -> Result<i64> {
         self.tick(now);
         let r = self.store.incr_by_handle(handle, by)?;
+        self.after_write(now);
+        Ok(r)
+    }
+
+    /// A typed write on an interned key (see [`Store::write_by_handle`]).
+    pub fn write_by_handle(&mut self, now: u64, handle: u32, op: HandleWrite, a: &[u8], b: &[u8]) -> Result<Reply> {
+        self.tick(now);
+        let r = self.store.write_by_handle(now, handle, op, a, b)?;
         self.after_write(now);
         Ok(r)
     }

@@ -105,7 +105,8 @@ test("typed writes agree with exec for any words: non-ASCII, long, failing, whil
   for (let round = 0; round < 300; round++) {
     for (const a of words) {
       for (const b of words) {
-        const key = `${a.slice(0, 40)}:${round % 7}`;
+        // Keys of up to 64 characters are interned; longer ones pass as bytes.
+        const key = `${a.slice(0, round % 2 ? 40 : 80)}:${round % 7}`;
         const ops = [
           [() => typed.set(`s:${key}`, b), () => plain.exec(["SET", `s:${key}`, b])],
           [() => typed.sadd(`t:${key}`, b), () => plain.exec(["SADD", `t:${key}`, b])],
@@ -144,4 +145,25 @@ test("typed writes agree with exec for any words: non-ASCII, long, failing, whil
   assert.ok(typed.size > 100);
   assert.equal(typed.hincrby("big", "f", 2 ** 53 - 1), 2 ** 53 - 1);
   assert.equal(typed.hincrby("big", "f", 2), 2n ** 53n + 1n, "beyond 2^53 the value comes back exact");
+});
+
+test("interned keys are bounded: past 65,536 keys, writes pass the key as bytes", () => {
+  const s = new Store({ replicaId: 8 });
+  const n = 65536 + 500;
+  for (let i = 0; i < n; i++) {
+    if (i % 3 === 0) s.set(`k${i}`, `v${i}`);
+    else if (i % 3 === 1) s.sadd(`k${i}`, `m${i}`);
+    else s.hset(`k${i}`, "f", `v${i}`);
+  }
+  assert.equal(s._handles.size, 65536, "no more handles than the module interns");
+  assert.equal(s.size, n);
+  for (const i of [0, 1, 2, 65535, 65536, 65537, n - 1]) {
+    const k = `k${i}`;
+    const want = i % 3 === 0 ? `v${i}` : i % 3 === 1 ? [`m${i}`] : { f: `v${i}` };
+    const got = i % 3 === 0 ? s.get(k) : i % 3 === 1 ? s.smembers(k) : s.hgetall(k);
+    assert.deepEqual(got, want, k);
+  }
+  // Counters share the table: a new key past the bound still counts.
+  assert.equal(s.incr("views"), 1);
+  assert.equal(s.incr("views"), 2);
 });
