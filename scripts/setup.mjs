@@ -130,9 +130,11 @@ const wasmOptFlags = [
   "--strip-producers",
   ...["bulk-memory", "nontrapping-float-to-int", "sign-ext", "mutable-globals"].map((f) => `--enable-${f}`),
 ];
+// The glue is minified but for its names (stack traces keep them): a cold start parses it.
+const glueMinify = { minifyWhitespace: true, minifySyntax: true };
 const rustHash = hashTree(
   ["Cargo.toml", "Cargo.lock", "src", "scripts/wasm-sections.mjs"],
-  JSON.stringify([wasmRustFlags, wasmOptFlags]),
+  JSON.stringify([wasmRustFlags, wasmOptFlags, glueMinify]),
 );
 const pkgStamp = join(root, "pkg", ".castamere-built");
 if (!stamped(pkgStamp, rustHash)) {
@@ -146,6 +148,9 @@ if (!stamped(pkgStamp, rustHash)) {
   const input = join(root, "target", target, "release", "castamere-bindgen-input.wasm");
   writeFileSync(input, withoutCustomSection(readFileSync(built), "target_features"));
   run("wasm-bindgen", ["--target", "web", "--out-dir", "pkg/web", "--out-name", "castamere", input]);
+  const glue = join(root, "pkg/web/castamere.js");
+  const { transformSync } = await import("esbuild");
+  writeFileSync(glue, transformSync(readFileSync(glue, "utf8"), { ...glueMinify, format: "esm" }).code);
   // binaryen from npm (Debian's is too old): optimize for speed, drop names and debug info.
   const wasmOpt = join(root, "node_modules/binaryen/bin/wasm-opt");
   const wasmFile = join(root, "pkg/web/castamere_bg.wasm");

@@ -12,7 +12,6 @@ use crate::crdt::{
 };
 use crate::error::{Error, Result};
 use crate::store::Reply;
-use std::borrow::Borrow;
 
 /// A typed write on an interned key ([`Store::write_by_handle`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,23 +184,20 @@ impl Store {
 
     /// `SET` in place on a key that is absent or a plain string. `false` for another shape.
     pub(super) fn set_fast(&mut self, now_ms: u64, key: &[u8], value: &[u8]) -> bool {
-        self.set_at(now_ms, KeyStr::new(key), key, value)
+        self.set_at(now_ms, &Key::from(key), value)
     }
 
-    /// [`Store::set_fast`] on `key` as found by `ks` in the maps (its bytes, or an interned
-    /// `Key`, whose head most comparisons read instead of the bytes).
-    fn set_at<Q: Ord + ?Sized>(&mut self, now_ms: u64, ks: &Q, key: &[u8], value: &[u8]) -> bool
-    where
-        Key: Borrow<Q>,
-    {
+    /// [`Store::set_fast`] on `key` as a `Key`, whose head most comparisons of the lookups
+    /// read instead of the bytes (an interned key's, or one made for the call).
+    fn set_at(&mut self, now_ms: u64, key: &Key, value: &[u8]) -> bool {
         if !self.fast {
             return false;
         }
         self.spill();
         let replica = self.replica;
         let Store { state, outgoing, clock, .. } = self;
-        let Ok(current) = plain::<LwwReg>(state.store.entries.get_mut(ks), false) else { return false };
-        let Ok(out) = plain::<LwwReg>(outgoing.store.entries.get_mut(ks), true) else { return false };
+        let Ok(current) = plain::<LwwReg>(state.store.entries.get_mut(key), false) else { return false };
+        let Ok(out) = plain::<LwwReg>(outgoing.store.entries.get_mut(key), true) else { return false };
         let ts = clock.tick(now_ms, current.as_ref().map_or(0, |r| r.max_ts()));
         let dot = state.ctx.advance(replica);
         // The delta's context: the dots the write observed, and its own.
@@ -214,13 +210,13 @@ impl Store {
         match out {
             Some(o) => write_register(o, observed, dot, ts, value),
             None => {
-                outgoing.store.entries.insert(Key::from(key), single());
+                outgoing.store.entries.insert(key.clone(), single());
             }
         }
         match current {
             Some(r) => write_register(r, |_| true, dot, ts, value),
             None => {
-                state.store.entries.insert(Key::from(key), single());
+                state.store.entries.insert(key.clone(), single());
             }
         }
         true
@@ -229,24 +225,21 @@ impl Store {
     /// `SADD key member` in place on a key that is absent or a plain set. `None` for another
     /// shape (nothing changed then). The caller has checked sizes.
     pub(crate) fn sadd_fast(&mut self, key: &[u8], member: &[u8]) -> Option<i64> {
-        self.sadd_at(KeyStr::new(key), key, member)
+        self.sadd_at(&Key::from(key), member)
     }
 
-    /// [`Store::sadd_fast`] with `key` found by `ks`, as in [`Store::set_at`].
-    fn sadd_at<Q: Ord + ?Sized>(&mut self, ks: &Q, key: &[u8], member: &[u8]) -> Option<i64>
-    where
-        Key: Borrow<Q>,
-    {
+    /// [`Store::sadd_fast`] on `key` as a `Key`, as in [`Store::set_at`].
+    fn sadd_at(&mut self, key: &Key, member: &[u8]) -> Option<i64> {
         if !self.fast {
             return None;
         }
         self.spill();
         let replica = self.replica;
         let Store { state, outgoing, .. } = self;
-        let set = plain::<OrSet>(state.store.entries.get_mut(ks), false).ok()?;
-        let out = plain::<OrSet>(outgoing.store.entries.get_mut(ks), true).ok()?;
+        let set = plain::<OrSet>(state.store.entries.get_mut(key), false).ok()?;
+        let out = plain::<OrSet>(outgoing.store.entries.get_mut(key), true).ok()?;
         let dot = state.ctx.advance(replica);
-        let old = set.as_ref().and_then(|s| s.0.entries.get::<KeyStr>(KeyStr::new(member)));
+        let old = set.as_ref().and_then(|s| s.0.entries.get(KeyStr::new(member)));
         let added = i64::from(old.is_none_or(|d| d.is_bottom()));
         for (d, _) in old.iter().flat_map(|o| o.0.iter()) {
             outgoing.ctx.insert(*d);
@@ -261,13 +254,13 @@ impl Store {
         match out {
             Some(o) => add_member(o, member, observed, dot),
             None => {
-                outgoing.store.entries.insert(Key::from(key), single());
+                outgoing.store.entries.insert(key.clone(), single());
             }
         }
         match set {
             Some(s) => add_member(s, member, |_| true, dot),
             None => {
-                state.store.entries.insert(Key::from(key), single());
+                state.store.entries.insert(key.clone(), single());
             }
         }
         Some(added)
@@ -276,14 +269,11 @@ impl Store {
     /// `HSET key field value` in place on a key that is absent or a plain hash whose field is
     /// absent or a string. `None` otherwise (nothing changed then). The caller has checked sizes.
     pub(crate) fn hset_fast(&mut self, now_ms: u64, key: &[u8], field: &[u8], value: &[u8]) -> Option<i64> {
-        self.hset_at(now_ms, KeyStr::new(key), key, field, value)
+        self.hset_at(now_ms, &Key::from(key), field, value)
     }
 
-    /// [`Store::hset_fast`] with `key` found by `ks`, as in [`Store::set_at`].
-    fn hset_at<Q: Ord + ?Sized>(&mut self, now_ms: u64, ks: &Q, key: &[u8], field: &[u8], value: &[u8]) -> Option<i64>
-    where
-        Key: Borrow<Q>,
-    {
+    /// [`Store::hset_fast`] on `key` as a `Key`, as in [`Store::set_at`].
+    fn hset_at(&mut self, now_ms: u64, key: &Key, field: &[u8], value: &[u8]) -> Option<i64> {
         if !self.fast {
             return None;
         }
@@ -293,8 +283,8 @@ impl Store {
         let Store { state, outgoing, clock, .. } = self;
         // The state's field, then the buffer's (where removal markers may stand for the hash
         // or the field); nothing has changed when either has another shape.
-        let mine = field_spot(state.store.entries.get_mut(ks), fs, false).ok()?;
-        let theirs = field_spot(outgoing.store.entries.get_mut(ks), fs, true).ok()?;
+        let mine = field_spot(state.store.entries.get_mut(key), fs, false).ok()?;
+        let theirs = field_spot(outgoing.store.entries.get_mut(key), fs, true).ok()?;
         let current: Option<&LwwReg> = match &mine {
             Spot::Reg(r) => Some(&**r),
             _ => None,
@@ -319,7 +309,7 @@ impl Store {
                 h.0.entries.insert(Key::from(field), single());
             }
             Spot::Absent => {
-                outgoing.store.entries.insert(Key::from(key), single_hash());
+                outgoing.store.entries.insert(key.clone(), single_hash());
             }
         }
         match mine {
@@ -328,7 +318,7 @@ impl Store {
                 h.0.entries.insert(Key::from(field), single());
             }
             Spot::Absent => {
-                state.store.entries.insert(Key::from(key), single_hash());
+                state.store.entries.insert(key.clone(), single_hash());
             }
         }
         Some(created)
@@ -426,16 +416,16 @@ impl Store {
         let fast = match op {
             HandleWrite::Set => {
                 self.check_value(a)?;
-                self.set_at(now_ms, key, key, a).then_some(Reply::OK)
+                self.set_at(now_ms, key, a).then_some(Reply::OK)
             }
             HandleWrite::Sadd => {
                 self.check_key(a)?;
-                self.sadd_at(key, key, a).map(Reply::Int)
+                self.sadd_at(key, a).map(Reply::Int)
             }
             HandleWrite::Hset => {
                 self.check_key(a)?;
                 self.check_value(b)?;
-                self.hset_at(now_ms, key, key, a, b).map(Reply::Int)
+                self.hset_at(now_ms, key, a, b).map(Reply::Int)
             }
         };
         match (fast, op) {
