@@ -8,6 +8,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 export function startContainer(config) {
   const child = fork(join(root, "js/scenario/container.mjs"), [JSON.stringify(config)], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    // A stand-in for a deployed process: Node's defaults, not the flags of the test runner.
+    execArgv: [],
   });
   let next = 1;
   const pending = new Map();

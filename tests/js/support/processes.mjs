@@ -68,6 +68,8 @@ export function stop(child, signal = "SIGTERM") {
 export function startReplica(options) {
   const child = fork(join(root, "tests/js/support/replica-process.mjs"), [JSON.stringify(options)], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    // A stand-in for a deployed process: Node's defaults, not the flags of the test runner.
+    execArgv: [],
   });
   let next = 1;
   const pending = new Map();
