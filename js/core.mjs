@@ -44,7 +44,7 @@ const NONE = 0xffffffff;
 const OP = { SET: 0, SADD: 1, SREM: 2, HSET: 3, HINCRBY: 4 };
 // Keys interned per store, and the longest (as the wasm module's MAX_INTERNED and
 // MAX_INTERNED_KEY): the handles stay for the store's life, so their number is bounded.
-const MAX_HANDLES = 65536;
+const MAX_HANDLES = 16384;
 const MAX_HANDLE_KEY = 64;
 let memory;
 
@@ -94,18 +94,25 @@ export class Commands {
   }
 
   /**
-   * The handle of `key` in the wasm module, interning it on its first write: -1 when it is not
-   * interned (too long, or the store interned as many keys as it may; those keys pass as bytes).
+   * The handle of `key` in the wasm module, interning it on its second write: -1 when it is not
+   * interned (written once so far, too long, or the store interned as many keys as it may;
+   * those keys pass as bytes). A key written once (a session, an id) takes no handle, so the
+   * handles go to the keys that are written again: the hot ones.
    */
   _handle(key) {
-    let h = this._handles.get(key);
-    if (h === undefined) {
-      if (key.length > MAX_HANDLE_KEY || this._handles.size >= MAX_HANDLES) return -1;
-      h = this._w.intern(key);
-      if (h < 0) return -1;
-      this._handles.set(key, h);
+    const h = this._handles.get(key);
+    if (h !== undefined) return h;
+    if (key.length > MAX_HANDLE_KEY || this._handles.size >= MAX_HANDLES) return -1;
+    const seen = (this._seen ??= new Set());
+    if (!seen.has(key)) {
+      if (seen.size >= MAX_HANDLES) seen.clear();
+      seen.add(key);
+      return -1;
     }
-    return h;
+    seen.delete(key);
+    const made = this._w.intern(key);
+    if (made >= 0) this._handles.set(key, made);
+    return made;
   }
 
   /**
