@@ -103,7 +103,7 @@ export class Commands {
     const h = this._handles.get(key);
     if (h !== undefined) return h;
     if (key.length > MAX_HANDLE_KEY || this._handles.size >= MAX_HANDLES) return -1;
-    const seen = (this._seen ??= new Set());
+    const seen = this._seen;
     if (!seen.has(key)) {
       if (seen.size >= MAX_HANDLES) seen.clear();
       seen.add(key);
@@ -317,6 +317,7 @@ export class Store extends Commands {
     this._w = new WasmStore(toBigId(options.replicaId), options.maxKeyBytes, options.maxValueBytes);
     // Hot keys are interned in the wasm module: a handle crosses the boundary, not a string.
     this._handles = new Map();
+    this._seen = new Set(); // keys written once, not interned yet
   }
 
   /** Runs one Redis-like command given as its words. */

@@ -67,6 +67,7 @@ export class Db extends Commands {
     }
     this.options = o;
     this._handles = new Map();
+    this._seen = new Set(); // keys written once, not interned yet
     this._listeners = new Map();
     this._waiters = [];
     this._timer = null;
