@@ -32,6 +32,8 @@ const results = {
 const log = (m) => console.error(m);
 
 const MS = quick ? 120 : 500;
+const REPEATS = quick ? 3 : 5;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // ------------------------------------------------------------------ 1. hot path
 log("1. hot-path operations...");
@@ -265,68 +267,22 @@ function bytesPerUpdate() {
 results.sections.bytesPerUpdate = bytesPerUpdate();
 
 // ------------------------------------------------------------------ 3. many writers (B3.1)
-log("3. many writers...");
-function manyWriters() {
-  const N = quick ? 300 : 1540;
+// Sections 3 and 5 run each library in a process of its own (bench/peers.mjs): in this one,
+// what section 1 left in a library's wasm memory made its later figures several times slower.
+const LIBS = ["castamere", "loro", "yjs", "automerge"];
+function peers(section) {
   const out = {};
-  const time = (fn) => {
-    const t0 = performance.now();
-    const bytes = fn();
-    return { ms: performance.now() - t0, bytes };
-  };
-  out.castamere = time(() => {
-    const updates = [];
-    for (let i = 0; i < N; i++) {
-      const s = new Store({ replicaId: i + 1 });
-      s.hset("map", `k${i}`, `v${i}`);
-      updates.push(s.takeDeltas());
-    }
-    const t = new Store({ replicaId: N + 1 });
-    for (const u of updates) t.applyDeltas(u);
-    if (t.exec(["HLEN", "map"]) !== N) throw new Error("castamere merge lost fields");
-    return updates.reduce((n, u) => n + u.length, 0);
-  });
-  out.loro = time(() => {
-    const updates = [];
-    for (let i = 0; i < N; i++) {
-      const d = new LoroDoc();
-      d.getMap("map").set(`k${i}`, `v${i}`);
-      updates.push(d.export({ mode: "update" }));
-    }
-    const t = new LoroDoc();
-    t.importBatch(updates);
-    if (t.getMap("map").size !== N) throw new Error("loro merge lost fields");
-    return updates.reduce((n, u) => n + u.length, 0);
-  });
-  out.yjs = time(() => {
-    const updates = [];
-    for (let i = 0; i < N; i++) {
-      const d = new Y.Doc();
-      d.getMap("map").set(`k${i}`, `v${i}`);
-      updates.push(Y.encodeStateAsUpdate(d));
-    }
-    const t = new Y.Doc();
-    for (const u of updates) Y.applyUpdate(t, u);
-    if (t.getMap("map").size !== N) throw new Error("yjs merge lost fields");
-    return updates.reduce((n, u) => n + u.length, 0);
-  });
-  out.automerge = time(() => {
-    const changes = [];
-    const base = A.from({ map: {} });
-    for (let i = 0; i < N; i++) {
-      const d = A.change(A.clone(base), (x) => {
-        x.map[`k${i}`] = `v${i}`;
-      });
-      changes.push(A.getLastLocalChange(d));
-    }
-    let [t] = A.applyChanges(A.clone(base), changes);
-    if (Object.keys(t.map).length !== N) throw new Error("automerge merge lost fields");
-    t = null;
-    return changes.reduce((n, u) => n + u.length, 0);
-  });
-  return { writers: N, results: out };
+  let r;
+  for (const lib of LIBS) {
+    const args = ["bench/peers.mjs", section, lib, ...(quick ? ["--quick"] : [])];
+    r = JSON.parse(execFileSync(process.execPath, args, { cwd: root, encoding: "utf8" }));
+    out[lib] = { ms: r.ms, bytes: r.bytes };
+  }
+  return { out, writers: r.writers, keys: r.keys };
 }
-results.sections.manyWriters = manyWriters();
+log("3. many writers...");
+const mwRun = peers("manyWriters");
+results.sections.manyWriters = { writers: mwRun.writers, results: mwRun.out };
 
 // ------------------------------------------------------------------ 4. cold start and size
 log("4. cold start and size...");
@@ -366,7 +322,6 @@ async function coldStart() {
   mkdirSync(dir, { recursive: true });
   const ms = {};
   let modulePhasesMs;
-  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const [lib, code] of Object.entries(probes)) {
     const file = join(dir, `cold-${lib.replace(/\W+/g, "-")}.mjs`);
     const report =
@@ -394,70 +349,8 @@ results.sections.coldStart = await coldStart();
 
 // ------------------------------------------------------------------ 5. bootstrap
 log("5. bootstrap from a snapshot...");
-function bootstrap() {
-  const N = quick ? 20_000 : 100_000;
-  const out = {};
-  const measure = (make, load) => {
-    const snap = make();
-    const t0 = performance.now();
-    const first = load(snap);
-    const ms = performance.now() - t0;
-    if (first !== 1) throw new Error(`bootstrap read ${first}`);
-    return { ms, bytes: snap.length };
-  };
-  out.castamere = measure(
-    () => {
-      const s = new Store({ replicaId: 1 });
-      for (let i = 0; i < N; i++) s.incr(`k${i}`);
-      return s.snapshot();
-    },
-    (snap) => {
-      const s = new Store({ replicaId: 2 });
-      s.applyDeltas(snap);
-      return s.get("k77");
-    },
-  );
-  out.loro = measure(
-    () => {
-      const d = new LoroDoc();
-      const m = d.getMap("m");
-      for (let i = 0; i < N; i++) m.set(`k${i}`, 1);
-      return d.export({ mode: "snapshot" });
-    },
-    (snap) => {
-      const d = new LoroDoc();
-      d.import(snap);
-      return d.getMap("m").get("k77");
-    },
-  );
-  out.yjs = measure(
-    () => {
-      const d = new Y.Doc();
-      const m = d.getMap("m");
-      d.transact(() => {
-        for (let i = 0; i < N; i++) m.set(`k${i}`, 1);
-      });
-      return Y.encodeStateAsUpdate(d);
-    },
-    (snap) => {
-      const d = new Y.Doc();
-      Y.applyUpdate(d, snap);
-      return d.getMap("m").get("k77");
-    },
-  );
-  out.automerge = measure(
-    () => {
-      const d = A.change(A.init(), (x) => {
-        x.m = {};
-        for (let i = 0; i < N; i++) x.m[`k${i}`] = 1;
-      });
-      return A.save(d);
-    },
-    (snap) => A.load(snap).m.k77,
-  );
-  return { keys: N, results: out };
-}
-results.sections.bootstrap = bootstrap();
+const bsRun = peers("bootstrap");
+results.sections.bootstrap = { keys: bsRun.keys, results: bsRun.out };
 
 // ------------------------------------------------------------------ 6-8. sub-benchmarks
 const sub = (what, cmd, args) => {
@@ -520,7 +413,9 @@ lines.push(
 );
 lines.push("");
 const mw = results.sections.manyWriters;
-lines.push(`3. Many writers: ${mw.writers} replicas each set one field of one map, merged into one (B3.1)`);
+lines.push(
+  `3. Many writers: ${mw.writers} replicas each set one field of one map, merged into one (B3.1); median of ${REPEATS}`,
+);
 for (const [lib, r] of Object.entries(mw.results)) {
   lines.push(
     `   ${lib.padEnd(10)} ${f(r.ms).padStart(8)} ms ${String(r.bytes).padStart(9)} bytes   (${x(r.ms / mw.results.castamere.ms)} castamere's time)`,
@@ -545,7 +440,9 @@ lines.push(
 );
 lines.push("");
 const bs = results.sections.bootstrap;
-lines.push(`5. Bootstrap: load a ${bs.keys.toLocaleString("en-US")}-key snapshot and answer a first read`);
+lines.push(
+  `5. Bootstrap: load a ${bs.keys.toLocaleString("en-US")}-key snapshot and answer a first read; median of ${REPEATS}`,
+);
 for (const [lib, r] of Object.entries(bs.results)) {
   lines.push(
     `   ${lib.padEnd(10)} ${f(r.ms).padStart(8)} ms ${String(r.bytes).padStart(10)} bytes   (${x(r.ms / bs.results.castamere.ms)} castamere's time)`,
