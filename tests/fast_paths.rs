@@ -174,3 +174,26 @@ fn handle_writes_are_checked() {
     assert_eq!(s.write_by_handle(3, s2, HandleWrite::Sadd, b"Robb", b""), Ok(Reply::Int(1)));
     assert_eq!(s.write_by_handle(3, s2, HandleWrite::Sadd, b"Robb", b""), Ok(Reply::Int(0)));
 }
+
+#[test]
+fn a_held_entry_goes_back_before_an_increment_of_the_key() {
+    // This replica sets `k` through its handle (its delta is held beside the buffer); a remote
+    // replica that saw the write deletes `k` and increments it, so `k` is a plain counter here
+    // while the register's delta still waits; then this replica increments `k` by its handle.
+    let run = |fast_paths: bool| {
+        let mut s = Store::new(1);
+        s.set_fast_paths(fast_paths);
+        let mut remote = Store::new(2);
+        let h = s.intern(b"k").expect("short key");
+        s.write_by_handle(10, h, HandleWrite::Set, b"v", b"").expect("SET");
+        remote.apply(&s.clone().take_deltas().expect("a delta")).expect("honest bytes");
+        remote.exec(20, &[b"DEL", b"k"]).expect("DEL");
+        remote.exec(20, &[b"INCR", b"k"]).expect("INCR");
+        s.apply(&remote.take_deltas().expect("a delta")).expect("honest bytes");
+        let r = s.incr_by_handle(h, 5);
+        (r, s.take_deltas(), s.snapshot())
+    };
+    let (fast, slow) = (run(true), run(false));
+    assert_eq!(fast.0, Ok(6));
+    assert_eq!(fast, slow, "the same reply, delta and state as the general path");
+}

@@ -12,6 +12,7 @@ use crate::crdt::{
 };
 use crate::error::{Error, Result};
 use crate::store::Reply;
+use std::collections::BTreeMap;
 
 /// A typed write on an interned key ([`Store::write_by_handle`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +134,29 @@ fn field_spot<'a>(v: Option<&'a mut AnyCrdt>, field: &KeyStr, fill: bool) -> std
     h.0.entries.get_mut(field).and_then(|f| f.plain_mut::<LwwReg>(fill)).map(Spot::Reg).ok_or(())
 }
 
+/// A key's entry of the outgoing buffer: in the buffer's map, or `held` beside it (an
+/// interned key's, see [`Store::write_by_handle`]).
+fn out_entry<'a>(
+    map: &'a mut BTreeMap<Key, AnyCrdt>,
+    held: Option<&'a mut Option<AnyCrdt>>,
+    key: &Key,
+) -> Option<&'a mut AnyCrdt> {
+    match held {
+        Some(h) => h.as_mut(),
+        None => map.get_mut(key),
+    }
+}
+
+/// Sets a key's entry of the outgoing buffer, where [`out_entry`] found none.
+fn out_insert(map: &mut BTreeMap<Key, AnyCrdt>, held: Option<&mut Option<AnyCrdt>>, key: &Key, v: AnyCrdt) {
+    match held {
+        Some(h) => *h = Some(v),
+        None => {
+            map.insert(key.clone(), v);
+        }
+    }
+}
+
 impl Store {
     /// Turns the in-place paths off (or back on), and a cold store adopting a snapshot. They
     /// give the same replies, states and deltas as the general path; this exists to test that.
@@ -184,20 +208,22 @@ impl Store {
 
     /// `SET` in place on a key that is absent or a plain string. `false` for another shape.
     pub(super) fn set_fast(&mut self, now_ms: u64, key: &[u8], value: &[u8]) -> bool {
-        self.set_at(now_ms, &Key::from(key), value)
+        self.spill();
+        self.set_at(now_ms, &Key::from(key), value, None)
     }
 
     /// [`Store::set_fast`] on `key` as a `Key`, whose head most comparisons of the lookups
-    /// read instead of the bytes (an interned key's, or one made for the call).
-    fn set_at(&mut self, now_ms: u64, key: &Key, value: &[u8]) -> bool {
+    /// read instead of the bytes (an interned key's, or one made for the call). Its outgoing
+    /// entry is `held` when given, else in the buffer's map (with no side entry of the key).
+    fn set_at(&mut self, now_ms: u64, key: &Key, value: &[u8], mut held: Option<&mut Option<AnyCrdt>>) -> bool {
         if !self.fast {
             return false;
         }
-        self.spill();
         let replica = self.replica;
         let Store { state, outgoing, clock, .. } = self;
         let Ok(current) = plain::<LwwReg>(state.store.entries.get_mut(key), false) else { return false };
-        let Ok(out) = plain::<LwwReg>(outgoing.store.entries.get_mut(key), true) else { return false };
+        let entry = out_entry(&mut outgoing.store.entries, held.as_deref_mut(), key);
+        let Ok(out) = plain::<LwwReg>(entry, true) else { return false };
         let ts = clock.tick(now_ms, current.as_ref().map_or(0, |r| r.max_ts()));
         let dot = state.ctx.advance(replica);
         // The delta's context: the dots the write observed, and its own.
@@ -209,9 +235,7 @@ impl Store {
         let single = || fresh(LwwReg(DotFun::single(dot, Stamped { ts, value: value.to_vec() })));
         match out {
             Some(o) => write_register(o, observed, dot, ts, value),
-            None => {
-                outgoing.store.entries.insert(key.clone(), single());
-            }
+            None => out_insert(&mut outgoing.store.entries, held, key, single()),
         }
         match current {
             Some(r) => write_register(r, |_| true, dot, ts, value),
@@ -225,19 +249,20 @@ impl Store {
     /// `SADD key member` in place on a key that is absent or a plain set. `None` for another
     /// shape (nothing changed then). The caller has checked sizes.
     pub(crate) fn sadd_fast(&mut self, key: &[u8], member: &[u8]) -> Option<i64> {
-        self.sadd_at(&Key::from(key), member)
+        self.spill();
+        self.sadd_at(&Key::from(key), member, None)
     }
 
     /// [`Store::sadd_fast`] on `key` as a `Key`, as in [`Store::set_at`].
-    fn sadd_at(&mut self, key: &Key, member: &[u8]) -> Option<i64> {
+    fn sadd_at(&mut self, key: &Key, member: &[u8], mut held: Option<&mut Option<AnyCrdt>>) -> Option<i64> {
         if !self.fast {
             return None;
         }
-        self.spill();
         let replica = self.replica;
         let Store { state, outgoing, .. } = self;
         let set = plain::<OrSet>(state.store.entries.get_mut(key), false).ok()?;
-        let out = plain::<OrSet>(outgoing.store.entries.get_mut(key), true).ok()?;
+        let entry = out_entry(&mut outgoing.store.entries, held.as_deref_mut(), key);
+        let out = plain::<OrSet>(entry, true).ok()?;
         let dot = state.ctx.advance(replica);
         let old = set.as_ref().and_then(|s| s.0.entries.get(KeyStr::new(member)));
         let added = i64::from(old.is_none_or(|d| d.is_bottom()));
@@ -253,9 +278,7 @@ impl Store {
         };
         match out {
             Some(o) => add_member(o, member, observed, dot),
-            None => {
-                outgoing.store.entries.insert(key.clone(), single());
-            }
+            None => out_insert(&mut outgoing.store.entries, held, key, single()),
         }
         match set {
             Some(s) => add_member(s, member, |_| true, dot),
@@ -269,22 +292,30 @@ impl Store {
     /// `HSET key field value` in place on a key that is absent or a plain hash whose field is
     /// absent or a string. `None` otherwise (nothing changed then). The caller has checked sizes.
     pub(crate) fn hset_fast(&mut self, now_ms: u64, key: &[u8], field: &[u8], value: &[u8]) -> Option<i64> {
-        self.hset_at(now_ms, &Key::from(key), field, value)
+        self.spill();
+        self.hset_at(now_ms, &Key::from(key), field, value, None)
     }
 
     /// [`Store::hset_fast`] on `key` as a `Key`, as in [`Store::set_at`].
-    fn hset_at(&mut self, now_ms: u64, key: &Key, field: &[u8], value: &[u8]) -> Option<i64> {
+    fn hset_at(
+        &mut self,
+        now_ms: u64,
+        key: &Key,
+        field: &[u8],
+        value: &[u8],
+        mut held: Option<&mut Option<AnyCrdt>>,
+    ) -> Option<i64> {
         if !self.fast {
             return None;
         }
-        self.spill();
         let replica = self.replica;
         let fs = KeyStr::new(field);
         let Store { state, outgoing, clock, .. } = self;
         // The state's field, then the buffer's (where removal markers may stand for the hash
         // or the field); nothing has changed when either has another shape.
         let mine = field_spot(state.store.entries.get_mut(key), fs, false).ok()?;
-        let theirs = field_spot(outgoing.store.entries.get_mut(key), fs, true).ok()?;
+        let entry = out_entry(&mut outgoing.store.entries, held.as_deref_mut(), key);
+        let theirs = field_spot(entry, fs, true).ok()?;
         let current: Option<&LwwReg> = match &mine {
             Spot::Reg(r) => Some(&**r),
             _ => None,
@@ -308,9 +339,7 @@ impl Store {
             Spot::Hash(h) => {
                 h.0.entries.insert(Key::from(field), single());
             }
-            Spot::Absent => {
-                outgoing.store.entries.insert(key.clone(), single_hash());
-            }
+            Spot::Absent => out_insert(&mut outgoing.store.entries, held, key, single_hash()),
         }
         match mine {
             Spot::Reg(r) => write_register(r, |_| true, dot, ts, value),
@@ -335,7 +364,7 @@ impl Store {
             return None;
         }
         let h = self.interned.len() as u32;
-        self.interned.push(Interned { key: Key::from(key), out: None });
+        self.interned.push(Interned { key: Key::from(key), out: None, held: None });
         self.handles.insert(Key::from(key), h);
         Some(h)
     }
@@ -348,10 +377,11 @@ impl Store {
         let replica = self.replica;
         let fast = self.fast;
         let Store { state, outgoing, interned, side, taken_at, .. } = self;
-        let Some(Interned { key, out }) = interned.get_mut(handle as usize) else {
+        let Some(Interned { key, out, held }) = interned.get_mut(handle as usize) else {
             return Err(Error::Invalid(format!("unknown key handle {handle}")));
         };
-        if !fast {
+        // Off, or the key's entry is held beside the map by a write of another type.
+        if !fast || held.is_some() {
             return self.incr_general(handle, by);
         }
         // The first increment since the buffer was last taken or spilled: an outgoing entry
@@ -395,44 +425,79 @@ impl Store {
 
     /// `SET`, `SADD` or `HSET` (one member or field) on an interned key: the hot path of the
     /// shim's typed writes. The key's bytes are neither copied in nor searched for: its
-    /// interned `Key` finds it in the state and the outgoing buffer, comparing heads. Replies,
-    /// errors and deltas are those of [`Store::exec`] on the same words.
+    /// interned `Key` finds it in the state by its head, and its entry of the outgoing buffer
+    /// is held beside the buffer's map from its first such write until the buffer is next
+    /// taken or read (as counters' are, see [`Store::incr_by_handle`]). Replies, errors and
+    /// deltas are those of [`Store::exec`] on the same words.
     pub fn write_by_handle(&mut self, now_ms: u64, handle: u32, op: HandleWrite, a: &[u8], b: &[u8]) -> Result<Reply> {
-        self.spill();
+        let Some(entry) = self.interned.get(handle as usize) else {
+            return Err(Error::Invalid(format!("unknown key handle {handle}")));
+        };
+        // A counter's entry of this key beside the map goes back first (one kind at a time).
+        if entry.out.is_some() {
+            self.spill();
+        }
+        match op {
+            HandleWrite::Set => self.check_value(a)?,
+            HandleWrite::Sadd => self.check_key(a)?,
+            HandleWrite::Hset => {
+                self.check_key(a)?;
+                self.check_value(b)?;
+            }
+        }
         let Some(entry) = self.interned.get_mut(handle as usize) else {
             return Err(Error::Invalid(format!("unknown key handle {handle}")));
         };
-        // Taken out for the write (nothing below reads the table: the side entries are
-        // spilled) and put back after it, whatever the outcome.
+        // Taken out for the write and put back after it, whatever the outcome.
         let key = std::mem::take(&mut entry.key);
-        let r = self.write_key(now_ms, &key, op, a, b);
+        let held = entry.held.take();
+        let r = self.write_key(now_ms, handle, &key, held, op, a, b);
         if let Some(entry) = self.interned.get_mut(handle as usize) {
             entry.key = key;
         }
         r
     }
 
-    fn write_key(&mut self, now_ms: u64, key: &Key, op: HandleWrite, a: &[u8], b: &[u8]) -> Result<Reply> {
-        let fast = match op {
-            HandleWrite::Set => {
-                self.check_value(a)?;
-                self.set_at(now_ms, key, a).then_some(Reply::OK)
-            }
-            HandleWrite::Sadd => {
-                self.check_key(a)?;
-                self.sadd_at(key, a).map(Reply::Int)
-            }
-            HandleWrite::Hset => {
-                self.check_key(a)?;
-                self.check_value(b)?;
-                self.hset_at(now_ms, key, a, b).map(Reply::Int)
-            }
+    /// [`Store::write_by_handle`] with the key and its held entry taken out of the table.
+    #[allow(clippy::too_many_arguments)]
+    fn write_key(
+        &mut self,
+        now_ms: u64,
+        handle: u32,
+        key: &Key,
+        held: Option<AnyCrdt>,
+        op: HandleWrite,
+        a: &[u8],
+        b: &[u8],
+    ) -> Result<Reply> {
+        let was_held = held.is_some();
+        let mut slot = match held {
+            Some(v) => Some(v),
+            None if self.fast => self.outgoing.store.entries.remove(key),
+            None => None,
         };
-        match (fast, op) {
-            (Some(r), _) => Ok(r),
-            (None, HandleWrite::Set) => self.exec(now_ms, &[b"SET", key, a]),
-            (None, HandleWrite::Sadd) => self.exec(now_ms, &[b"SADD", key, a]),
-            (None, HandleWrite::Hset) => self.exec(now_ms, &[b"HSET", key, a, b]),
+        let fast = match op {
+            HandleWrite::Set => self.set_at(now_ms, key, a, Some(&mut slot)).then_some(Reply::OK),
+            HandleWrite::Sadd => self.sadd_at(key, a, Some(&mut slot)).map(Reply::Int),
+            HandleWrite::Hset => self.hset_at(now_ms, key, a, b, Some(&mut slot)).map(Reply::Int),
+        };
+        if let Some(r) = fast {
+            if let Some(entry) = self.interned.get_mut(handle as usize) {
+                entry.held = slot;
+                if !was_held {
+                    self.side.push(handle);
+                }
+            }
+            return Ok(r);
+        }
+        // Another shape: the entry goes back into the map, and the general path runs.
+        if let Some(v) = slot {
+            self.outgoing.store.entries.insert(key.clone(), v);
+        }
+        match op {
+            HandleWrite::Set => self.exec(now_ms, &[b"SET", key, a]),
+            HandleWrite::Sadd => self.exec(now_ms, &[b"SADD", key, a]),
+            HandleWrite::Hset => self.exec(now_ms, &[b"HSET", key, a, b]),
         }
     }
 
@@ -447,15 +512,19 @@ impl Store {
         self.incr_by(&key, by)
     }
 
-    /// Moves the outgoing counter entries kept beside the buffer's map into it.
+    /// Moves the outgoing entries kept beside the buffer's map (counters' and written values')
+    /// into it.
     pub(super) fn spill(&mut self) {
         for h in self.side.drain(..) {
-            if let Some(Interned { key, out }) = self.interned.get_mut(h as usize) {
+            if let Some(Interned { key, out, held }) = self.interned.get_mut(h as usize) {
                 if let Some((dot, contribution)) = out.take() {
                     self.outgoing
                         .store
                         .entries
                         .insert(key.clone(), fresh(PnCounter(DotFun::single(dot, contribution))));
+                }
+                if let Some(v) = held.take() {
+                    self.outgoing.store.entries.insert(key.clone(), v);
                 }
             }
         }

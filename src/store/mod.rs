@@ -60,13 +60,16 @@ pub const MAX_INTERNED: usize = 1 << 14;
 /// The longest key [`Store::intern`] interns.
 pub const MAX_INTERNED_KEY: usize = 64;
 
-/// An interned key: its bytes and, while its counter's outgoing entry lives outside the
-/// outgoing buffer's map (see [`Store::incr_by_handle`]), that entry: the newest own dot and
-/// this replica's contribution.
+/// An interned key: its bytes and, while its outgoing entry lives outside the outgoing
+/// buffer's map, that entry: a counter's as the newest own dot and this replica's
+/// contribution (see [`Store::incr_by_handle`]), or another type's as it is (see
+/// [`Store::write_by_handle`]); never both. While either is held, the map has no entry for
+/// the key, and everything that reads or joins the buffer first moves them back (`spill`).
 #[derive(Debug, Clone)]
 struct Interned {
     key: Key,
     out: Option<(crate::crdt::Dot, i64)>,
+    held: Option<crate::crdt::AnyCrdt>,
 }
 
 /// One replica's keyspace: state, clock and outgoing delta buffer.
@@ -80,7 +83,7 @@ pub struct Store {
     /// Interned keys, by handle, and the handle of each.
     interned: Vec<Interned>,
     handles: std::collections::BTreeMap<Key, u32>,
-    /// Handles whose outgoing counter entry is held in `interned` (not in `outgoing.store`).
+    /// Handles whose outgoing entry is held in `interned` (not in `outgoing.store`).
     side: Vec<u32>,
     /// Whether the in-place hot paths run (off only to test them against the general path).
     fast: bool,
