@@ -32,7 +32,6 @@ const results = {
 const log = (m) => console.error(m);
 
 const MS = quick ? 120 : 500;
-const REPEATS = quick ? 3 : 5;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // ------------------------------------------------------------------ 1. hot path
@@ -278,11 +277,11 @@ function peers(section) {
     r = JSON.parse(execFileSync(process.execPath, args, { cwd: root, encoding: "utf8" }));
     out[lib] = { ms: r.ms, bytes: r.bytes };
   }
-  return { out, writers: r.writers, keys: r.keys };
+  return { out, writers: r.writers, keys: r.keys, repeats: r.repeats };
 }
 log("3. many writers...");
 const mwRun = peers("manyWriters");
-results.sections.manyWriters = { writers: mwRun.writers, results: mwRun.out };
+results.sections.manyWriters = { writers: mwRun.writers, repeats: mwRun.repeats, results: mwRun.out };
 
 // ------------------------------------------------------------------ 4. cold start and size
 log("4. cold start and size...");
@@ -350,7 +349,7 @@ results.sections.coldStart = await coldStart();
 // ------------------------------------------------------------------ 5. bootstrap
 log("5. bootstrap from a snapshot...");
 const bsRun = peers("bootstrap");
-results.sections.bootstrap = { keys: bsRun.keys, results: bsRun.out };
+results.sections.bootstrap = { keys: bsRun.keys, repeats: bsRun.repeats, results: bsRun.out };
 
 // ------------------------------------------------------------------ 6-8. sub-benchmarks
 const sub = (what, cmd, args) => {
@@ -414,7 +413,7 @@ lines.push(
 lines.push("");
 const mw = results.sections.manyWriters;
 lines.push(
-  `3. Many writers: ${mw.writers} replicas each set one field of one map, merged into one (B3.1); median of ${REPEATS}`,
+  `3. Many writers: ${mw.writers} replicas each set one field of one map, merged into one (B3.1); median of ${mw.repeats}`,
 );
 for (const [lib, r] of Object.entries(mw.results)) {
   lines.push(
@@ -441,7 +440,7 @@ lines.push(
 lines.push("");
 const bs = results.sections.bootstrap;
 lines.push(
-  `5. Bootstrap: load a ${bs.keys.toLocaleString("en-US")}-key snapshot and answer a first read; median of ${REPEATS}`,
+  `5. Bootstrap: load a ${bs.keys.toLocaleString("en-US")}-key snapshot and answer a first read; median of ${bs.repeats}`,
 );
 for (const [lib, r] of Object.entries(bs.results)) {
   lines.push(

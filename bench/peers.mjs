@@ -27,67 +27,73 @@ const check = (ok, what) => {
 // 3. Many writers (the shape of crdt-benchmarks B3.1): N replicas each set one field of one
 // map, then everything is merged into one replica.
 const W = quick ? 300 : 1540;
+/** Times `W` writers' updates (`write(i)` makes writer i's) merged by `merge` (which returns
+ * how many fields the merged map holds). */
+function writers(write, merge) {
+  return time(() => {
+    const updates = Array.from({ length: W }, (_, i) => write(i));
+    check(merge(updates) === W, "merge lost fields");
+    return sum(updates);
+  });
+}
 const manyWriters = {
   async castamere() {
     const { Store } = await import("castamere");
-    return time(() => {
-      const updates = [];
-      for (let i = 0; i < W; i++) {
+    return writers(
+      (i) => {
         const s = new Store({ replicaId: i + 1 });
         s.hset("map", `k${i}`, `v${i}`);
-        updates.push(s.takeDeltas());
-      }
-      const t = new Store({ replicaId: W + 1 });
-      for (const u of updates) t.applyDeltas(u);
-      check(t.exec(["HLEN", "map"]) === W, "merge lost fields");
-      return sum(updates);
-    });
+        return s.takeDeltas();
+      },
+      (updates) => {
+        const t = new Store({ replicaId: W + 1 });
+        for (const u of updates) t.applyDeltas(u);
+        return t.exec(["HLEN", "map"]);
+      },
+    );
   },
   async loro() {
     const { LoroDoc } = await import("loro-crdt");
-    return time(() => {
-      const updates = [];
-      for (let i = 0; i < W; i++) {
+    return writers(
+      (i) => {
         const d = new LoroDoc();
         d.getMap("map").set(`k${i}`, `v${i}`);
-        updates.push(d.export({ mode: "update" }));
-      }
-      const t = new LoroDoc();
-      t.importBatch(updates);
-      check(t.getMap("map").size === W, "merge lost fields");
-      return sum(updates);
-    });
+        return d.export({ mode: "update" });
+      },
+      (updates) => {
+        const t = new LoroDoc();
+        t.importBatch(updates);
+        return t.getMap("map").size;
+      },
+    );
   },
   async yjs() {
     const Y = await import("yjs");
-    return time(() => {
-      const updates = [];
-      for (let i = 0; i < W; i++) {
+    return writers(
+      (i) => {
         const d = new Y.Doc();
         d.getMap("map").set(`k${i}`, `v${i}`);
-        updates.push(Y.encodeStateAsUpdate(d));
-      }
-      const t = new Y.Doc();
-      for (const u of updates) Y.applyUpdate(t, u);
-      check(t.getMap("map").size === W, "merge lost fields");
-      return sum(updates);
-    });
+        return Y.encodeStateAsUpdate(d);
+      },
+      (updates) => {
+        const t = new Y.Doc();
+        for (const u of updates) Y.applyUpdate(t, u);
+        return t.getMap("map").size;
+      },
+    );
   },
   async automerge() {
     const A = await import("@automerge/automerge");
-    return time(() => {
-      const changes = [];
-      const base = A.from({ map: {} });
-      for (let i = 0; i < W; i++) {
+    const base = A.from({ map: {} });
+    return writers(
+      (i) => {
         const d = A.change(A.clone(base), (x) => {
           x.map[`k${i}`] = `v${i}`;
         });
-        changes.push(A.getLastLocalChange(d));
-      }
-      const [t] = A.applyChanges(A.clone(base), changes);
-      check(Object.keys(t.map).length === W, "merge lost fields");
-      return sum(changes);
-    });
+        return A.getLastLocalChange(d);
+      },
+      (changes) => Object.keys(A.applyChanges(A.clone(base), changes)[0].map).length,
+    );
   },
 };
 
@@ -95,11 +101,10 @@ const manyWriters = {
 const N = quick ? 20_000 : 100_000;
 /** The median time to load `snap` with `load` (which returns the first read), and its size. */
 function loads(snap, load) {
-  const r = time(() => {
+  return time(() => {
     check(load(snap) === 1, "first read");
     return snap.length;
   });
-  return r;
 }
 const bootstrap = {
   async castamere() {
@@ -151,4 +156,4 @@ if (!run) {
   console.error("usage: node bench/peers.mjs manyWriters|bootstrap castamere|loro|yjs|automerge [--quick]");
   process.exit(2);
 }
-console.log(JSON.stringify({ ...(await run()), writers: W, keys: N }));
+console.log(JSON.stringify({ ...(await run()), writers: W, keys: N, repeats: REPEATS }));

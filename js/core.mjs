@@ -65,6 +65,11 @@ function put(view, at, s) {
  * `open()`; each maps onto `exec([...])`.
  */
 export class Commands {
+  constructor() {
+    // Hot keys are interned in the wasm module: a handle crosses the boundary, not a string.
+    this._handles = new Map();
+    this._seen = new Set(); // keys written once, not interned yet
+  }
   ping(message) {
     return this.exec(message === undefined ? ["PING"] : ["PING", message]);
   }
@@ -315,9 +320,6 @@ export class Store extends Commands {
   constructor(options = {}) {
     super();
     this._w = new WasmStore(toBigId(options.replicaId), options.maxKeyBytes, options.maxValueBytes);
-    // Hot keys are interned in the wasm module: a handle crosses the boundary, not a string.
-    this._handles = new Map();
-    this._seen = new Set(); // keys written once, not interned yet
   }
 
   /** Runs one Redis-like command given as its words. */

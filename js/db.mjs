@@ -66,8 +66,6 @@ export class Db extends Commands {
       rethrow(e);
     }
     this.options = o;
-    this._handles = new Map();
-    this._seen = new Set(); // keys written once, not interned yet
     this._listeners = new Map();
     this._waiters = [];
     this._timer = null;

@@ -135,10 +135,10 @@ impl Scratch {
 
 /// The typed write `op` of `execHandle` (numbered as the scratch commands), or why not.
 fn handle_write(op: u32, words: usize) -> Result<HandleWrite, Error> {
-    match (op, words) {
-        (0, 1) => Ok(HandleWrite::Set),
-        (1, 1) => Ok(HandleWrite::Sadd),
-        (3, 2) => Ok(HandleWrite::Hset),
+    match (SCRATCH_COMMANDS.get(op as usize).copied(), words) {
+        (Some(b"SET"), 1) => Ok(HandleWrite::Set),
+        (Some(b"SADD"), 1) => Ok(HandleWrite::Sadd),
+        (Some(b"HSET"), 2) => Ok(HandleWrite::Hset),
         _ => Err(Error::Invalid(format!("no handle write {op} of {words} words"))),
     }
 }

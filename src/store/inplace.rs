@@ -5,7 +5,7 @@
 //! general path. Every decision that can send a write back to the general path is taken
 //! before anything changes. `tests/fast_paths.rs` holds them to the general path.
 
-use super::{Interned, Store, MAX_INTERNED, MAX_INTERNED_KEY};
+use super::{Held, Interned, Store, MAX_INTERNED, MAX_INTERNED_KEY};
 use crate::crdt::{
     AnyCrdt, AnyMap, Dot, DotFun, DotMap, DotSet, DotStore, Key, KeyStr, LwwReg, OrSet, PnCounter, ReplicaId, Slot,
     SlotType, Stamped,
@@ -364,7 +364,7 @@ impl Store {
             return None;
         }
         let h = self.interned.len() as u32;
-        self.interned.push(Interned { key: Key::from(key), out: None, held: None });
+        self.interned.push(Interned { key: Key::from(key), held: None });
         self.handles.insert(Key::from(key), h);
         Some(h)
     }
@@ -377,27 +377,31 @@ impl Store {
         let replica = self.replica;
         let fast = self.fast;
         let Store { state, outgoing, interned, side, taken_at, .. } = self;
-        let Some(Interned { key, out, held }) = interned.get_mut(handle as usize) else {
+        let Some(Interned { key, held }) = interned.get_mut(handle as usize) else {
             return Err(Error::Invalid(format!("unknown key handle {handle}")));
         };
         // Off, or the key's entry is held beside the map by a write of another type.
-        if !fast || held.is_some() {
+        if !fast || matches!(held, Some(Held::Value(_))) {
             return self.incr_general(handle, by);
         }
         // The first increment since the buffer was last taken or spilled: an outgoing entry
         // that is this replica's one counter dot moves beside the map.
-        if out.is_none() {
+        if held.is_none() {
             match outgoing.store.entries.get(key.as_key_str()) {
                 None => {}
                 Some(AnyCrdt::One(Slot::Counter(c))) if matches!(c.0 .0.as_slice(), [(d, _)] if d.replica == replica) =>
                 {
-                    *out = c.0 .0.first().copied();
+                    *held = c.0 .0.first().map(|&(d, v)| Held::Counter(d, v));
                     outgoing.store.entries.remove(key.as_key_str());
                     side.push(handle);
                 }
                 Some(_) => return self.incr_general(handle, by),
             }
         }
+        let out = match held {
+            Some(Held::Counter(d, v)) => Some((*d, *v)),
+            _ => None,
+        };
         // An owned key: the tree compares heads, mostly without reading the keys' bytes.
         let Some(counter) = state.store.entries.get_mut(&*key).and_then(|v| v.plain_mut::<PnCounter>(false)) else {
             return self.incr_general(handle, by);
@@ -413,7 +417,7 @@ impl Store {
         if out.is_none() {
             side.push(handle);
         }
-        *out = Some((dot, step.contribution));
+        *held = Some(Held::Counter(dot, step.contribution));
         // The superseded dot is in the buffer's context already if it was made since the
         // buffer was last taken.
         if let Some(old) = step.old_dot().filter(|o| o.seq <= *taken_at) {
@@ -430,13 +434,10 @@ impl Store {
     /// taken or read (as counters' are, see [`Store::incr_by_handle`]). Replies, errors and
     /// deltas are those of [`Store::exec`] on the same words.
     pub fn write_by_handle(&mut self, now_ms: u64, handle: u32, op: HandleWrite, a: &[u8], b: &[u8]) -> Result<Reply> {
-        let Some(entry) = self.interned.get(handle as usize) else {
-            return Err(Error::Invalid(format!("unknown key handle {handle}")));
+        let counter_held = match self.interned.get(handle as usize) {
+            None => return Err(Error::Invalid(format!("unknown key handle {handle}"))),
+            Some(entry) => matches!(entry.held, Some(Held::Counter(..))),
         };
-        // A counter's entry of this key beside the map goes back first (one kind at a time).
-        if entry.out.is_some() {
-            self.spill();
-        }
         match op {
             HandleWrite::Set => self.check_value(a)?,
             HandleWrite::Sadd => self.check_key(a)?,
@@ -445,12 +446,19 @@ impl Store {
                 self.check_value(b)?;
             }
         }
+        // A counter's entry of this key beside the map goes back first: one kind at a time.
+        if counter_held {
+            self.spill();
+        }
         let Some(entry) = self.interned.get_mut(handle as usize) else {
             return Err(Error::Invalid(format!("unknown key handle {handle}")));
         };
         // Taken out for the write and put back after it, whatever the outcome.
         let key = std::mem::take(&mut entry.key);
-        let held = entry.held.take();
+        let held = match entry.held.take() {
+            Some(Held::Value(v)) => Some(v),
+            _ => None, // nothing held (a counter's was spilled above)
+        };
         let r = self.write_key(now_ms, handle, &key, held, op, a, b);
         if let Some(entry) = self.interned.get_mut(handle as usize) {
             entry.key = key;
@@ -483,7 +491,7 @@ impl Store {
         };
         if let Some(r) = fast {
             if let Some(entry) = self.interned.get_mut(handle as usize) {
-                entry.held = slot;
+                entry.held = slot.map(Held::Value);
                 if !was_held {
                     self.side.push(handle);
                 }
@@ -516,16 +524,13 @@ impl Store {
     /// into it.
     pub(super) fn spill(&mut self) {
         for h in self.side.drain(..) {
-            if let Some(Interned { key, out, held }) = self.interned.get_mut(h as usize) {
-                if let Some((dot, contribution)) = out.take() {
-                    self.outgoing
-                        .store
-                        .entries
-                        .insert(key.clone(), fresh(PnCounter(DotFun::single(dot, contribution))));
-                }
-                if let Some(v) = held.take() {
-                    self.outgoing.store.entries.insert(key.clone(), v);
-                }
+            if let Some(Interned { key, held }) = self.interned.get_mut(h as usize) {
+                let entry = match held.take() {
+                    Some(Held::Counter(dot, contribution)) => fresh(PnCounter(DotFun::single(dot, contribution))),
+                    Some(Held::Value(v)) => v,
+                    None => continue,
+                };
+                self.outgoing.store.entries.insert(key.clone(), entry);
             }
         }
     }

@@ -60,16 +60,23 @@ pub const MAX_INTERNED: usize = 1 << 14;
 /// The longest key [`Store::intern`] interns.
 pub const MAX_INTERNED_KEY: usize = 64;
 
-/// An interned key: its bytes and, while its outgoing entry lives outside the outgoing
-/// buffer's map, that entry: a counter's as the newest own dot and this replica's
-/// contribution (see [`Store::incr_by_handle`]), or another type's as it is (see
-/// [`Store::write_by_handle`]); never both. While either is held, the map has no entry for
-/// the key, and everything that reads or joins the buffer first moves them back (`spill`).
+/// An interned key: its bytes and, while it lives outside the outgoing buffer's map, the key's
+/// entry of that buffer. While one is held, the map has no entry for the key, and everything
+/// that reads or joins the buffer first moves it back (`spill`).
 #[derive(Debug, Clone)]
 struct Interned {
     key: Key,
-    out: Option<(crate::crdt::Dot, i64)>,
-    held: Option<crate::crdt::AnyCrdt>,
+    held: Option<Held>,
+}
+
+/// An outgoing entry held beside the buffer's map, of one kind at a time.
+#[derive(Debug, Clone)]
+enum Held {
+    /// A counter's, as the newest own dot and this replica's contribution (see
+    /// [`Store::incr_by_handle`]).
+    Counter(crate::crdt::Dot, i64),
+    /// Another type's, as it is (see [`Store::write_by_handle`]).
+    Value(crate::crdt::AnyCrdt),
 }
 
 /// One replica's keyspace: state, clock and outgoing delta buffer.
