@@ -306,7 +306,7 @@ async function coldStart() {
     castamere: `const t0 = performance.now(); const { Store } = await import("castamere"); new Store().incr("views");`,
     "castamere, given id": `const t0 = performance.now(); const { Store } = await import("castamere"); new Store({ replicaId: 7 }).incr("views");`,
     "castamere module": `const { readFileSync } = await import("node:fs"); const t0 = performance.now();
-      const g = await import(${JSON.stringify(join(root, "pkg/web/castamere.js"))}); const t1 = performance.now();
+      const g = await import(${JSON.stringify(join(root, "pkg/web/castamere.mjs"))}); const t1 = performance.now();
       const m = new WebAssembly.Module(readFileSync(${JSON.stringify(join(root, "pkg/web/castamere_bg.wasm"))}));
       const t2 = performance.now(); g.initSync({ module: m }); const t3 = performance.now();
       const s = new g.Store(1n); s.incrBy("views", 1);

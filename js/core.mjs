@@ -1,6 +1,6 @@
 // The public API shared by every runtime: Store, CastamereError, replica ids. Runtime
 // entries (node.mjs, workerd.mjs, browser.mjs) initialise the wasm module before importing it.
-import { Store as WasmStore, wasmMemory } from "../pkg/web/castamere.js";
+import { Store as WasmStore, wasmMemory } from "../pkg/web/castamere.mjs";
 
 /** An error from castamere; `.code` is the Redis-style code (`ERR`, `WRONGTYPE`, `EPROTO`, ...). */
 export class CastamereError extends Error {

@@ -1,6 +1,6 @@
 // The networked store: a Rust replica driven by this shim. The shim owns the socket, the
 // timer and the clock; after every input it drains every output of the replica.
-import { Replica as WasmReplica } from "../pkg/web/castamere.js";
+import { Replica as WasmReplica } from "../pkg/web/castamere.mjs";
 import { CastamereError, Commands, rethrow, toBigId } from "./core.mjs";
 import { RelayTransport } from "./transport.mjs";
 

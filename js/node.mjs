@@ -1,6 +1,6 @@
 // Node entry (ESM; scripts/build-dist.mjs bundles it into dist/esm/ and dist/node.cjs): loads
 // the wasm from pkg/.
-import { initSync } from "../pkg/web/castamere.js";
+import { initSync } from "../pkg/web/castamere.mjs";
 
 // fs through process.getBuiltinModule (Node 20.16 and later): importing "node:fs" as an ES
 // module builds a namespace of all its exports first, about a millisecond of a cold start.

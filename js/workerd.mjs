@@ -1,7 +1,7 @@
 // Cloudflare Workers entry: the wasm is imported as a module (Workers refuse to compile
 // wasm from bytes), then instantiated synchronously.
 
-import { initSync } from "../pkg/web/castamere.js";
+import { initSync } from "../pkg/web/castamere.mjs";
 import wasmModule from "../pkg/web/castamere_bg.wasm";
 
 initSync({ module: wasmModule });

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import Database from "better-sqlite3";
-import { initSync, Origin } from "../../pkg/web/castamere.js";
+import { initSync, Origin } from "../../pkg/web/castamere.mjs";
 import { exposition } from "../prometheus.mjs";
 import { requestToken, verifyToken } from "../token.mjs";
 

@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { open } from "castamere";
 import { startRelay } from "castamere/relay";
 import { mintToken } from "castamere/token";
-import { initSync, Origin, Replica } from "../../pkg/web/castamere.js";
+import { initSync, Origin, Replica } from "../../pkg/web/castamere.mjs";
 import { freePort, startProcess, stop } from "./support/processes.mjs";
 
 // The wasm module's own bindings (the package bundles its own copy), for batches cut by hand.
