@@ -11,6 +11,7 @@ pub mod error;
 mod sort;
 pub mod store;
 pub mod sync;
+mod vecmap;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -7,7 +7,7 @@
 //! expired. Expired entries are pruned after a grace period, so the map stays bounded by the
 //! replicas that were live recently.
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 use crate::crdt::ReplicaId;
 
@@ -23,7 +23,7 @@ pub struct Lease {
 /// The membership map.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Membership {
-    leases: BTreeMap<ReplicaId, Lease>,
+    leases: VecMap<ReplicaId, Lease>,
 }
 
 impl Membership {
@@ -34,14 +34,14 @@ impl Membership {
 
     /// Renews `id`'s own lease until `now + lease_ms`.
     pub fn renew(&mut self, id: ReplicaId, now: u64, lease_ms: u64) {
-        let l = self.leases.entry(id).or_default();
+        let l = self.leases.or_default(id);
         let renewed = Lease { epoch: l.epoch, expires_at: now + lease_ms };
         *l = (*l).max(renewed);
     }
 
     /// `id` leaves: a new epoch that expired at once.
     pub fn leave(&mut self, id: ReplicaId) {
-        let l = self.leases.entry(id).or_default();
+        let l = self.leases.or_default(id);
         *l = Lease { epoch: l.epoch.saturating_add(1), expires_at: 0 };
     }
 
@@ -49,8 +49,25 @@ impl Membership {
     /// local clock is cut to that (a peer's clock may run fast).
     pub fn join_entry(&mut self, id: ReplicaId, lease: Lease, now: u64, max_ahead_ms: u64) {
         let lease = Lease { epoch: lease.epoch, expires_at: lease.expires_at.min(now.saturating_add(max_ahead_ms)) };
-        let l = self.leases.entry(id).or_default();
+        let l = self.leases.or_default(id);
         *l = (*l).max(lease);
+    }
+
+    /// Joins a gossiped view (see [`Membership::join_entry`]) in one pass: entries in any
+    /// order cost O(n log n) together, not a move of the table each.
+    pub fn join_view(&mut self, view: impl IntoIterator<Item = (ReplicaId, Lease)>, now: u64, max_ahead_ms: u64) {
+        let cap = now.saturating_add(max_ahead_ms);
+        let mut fresh = Vec::new();
+        for (id, lease) in view {
+            let lease = Lease { epoch: lease.epoch, expires_at: lease.expires_at.min(cap) };
+            match self.leases.get_mut(&id) {
+                Some(l) => *l = (*l).max(lease),
+                None => fresh.push((id, lease)),
+            }
+        }
+        // In ascending order, the last entry of an id is its greatest lease, which extend keeps.
+        crate::sort::sort(&mut fresh);
+        self.leases.extend(fresh);
     }
 
     /// Whether `id` holds a lease that has not expired at `now`.
@@ -117,6 +134,27 @@ mod tests {
         assert_eq!(m.next_expiry(120), Some(150));
         m.prune(400, 200);
         assert!(m.is_empty());
+    }
+
+    proptest::proptest! {
+        /// A view joined in one pass, in any order and with repeats, is the entries joined
+        /// one by one.
+        #[test]
+        fn a_view_joins_as_its_entries_one_by_one(
+            before in proptest::collection::vec((0u64..40, 0u32..3, 0u64..3_000), 0..30),
+            view in proptest::collection::vec((0u64..40, 0u32..3, 0u64..3_000), 0..60),
+        ) {
+            let (mut one, mut all) = (Membership::new(), Membership::new());
+            for &(id, epoch, expires_at) in &before {
+                one.join_entry(id, Lease { epoch, expires_at }, 0, 2_000);
+                all.join_entry(id, Lease { epoch, expires_at }, 0, 2_000);
+            }
+            for &(id, epoch, expires_at) in &view {
+                one.join_entry(id, Lease { epoch, expires_at }, 500, 2_000);
+            }
+            all.join_view(view.iter().map(|&(id, epoch, expires_at)| (id, Lease { epoch, expires_at })), 500, 2_000);
+            proptest::prop_assert_eq!(one, all);
+        }
     }
 
     #[test]

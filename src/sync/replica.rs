@@ -1,7 +1,8 @@
 //! The replica state machine: a [`Store`] plus everything that keeps it convergent with its
 //! peers and durable at the origin, driven by bytes and time from the caller.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use crate::vecmap::{VecMap, VecSet};
+use std::collections::{BTreeMap, VecDeque};
 
 use super::membership::{Lease, Membership};
 use super::messages::{Batch, Deltas, GroupData, Heartbeat, Mark, Message};
@@ -171,9 +172,9 @@ struct Session {
     started: u64,
     deadline: u64,
     settle_at: u64,
-    wait_for: BTreeSet<ReplicaId>,
-    replied: BTreeMap<ReplicaId, Vec<Mark>>,
-    asked: BTreeSet<ReplicaId>,
+    wait_for: VecSet<ReplicaId>,
+    replied: VecMap<ReplicaId, Vec<Mark>>,
+    asked: VecSet<ReplicaId>,
     asked_origin: bool,
     from_origin: bool,
     cold: bool,
@@ -190,9 +191,9 @@ impl Session {
             started: now,
             deadline: now + budget_ms,
             settle_at,
-            wait_for: BTreeSet::new(),
-            replied: BTreeMap::new(),
-            asked: BTreeSet::new(),
+            wait_for: VecSet::new(),
+            replied: VecMap::new(),
+            asked: VecSet::new(),
             asked_origin: false,
             from_origin: false,
             cold,
@@ -226,8 +227,8 @@ pub struct Replica {
     rejoin_until: u64,
 
     members: Membership,
-    live: BTreeSet<ReplicaId>,
-    last_heard: BTreeMap<ReplicaId, u64>,
+    live: VecSet<ReplicaId>,
+    last_heard: VecMap<ReplicaId, u64>,
     next_heartbeat: u64,
 
     sealed: u64,
@@ -235,19 +236,19 @@ pub struct Replica {
     outbox: VecDeque<Group>,
     outbox_bytes: usize,
     last_broadcast: u64,
-    last_resent: BTreeMap<ReplicaId, (u64, u32)>,
+    last_resent: VecMap<ReplicaId, (u64, u32)>,
 
-    acks: BTreeMap<ReplicaId, BTreeMap<ReplicaId, u64>>,
+    acks: VecMap<ReplicaId, BTreeMap<ReplicaId, u64>>,
     acks_dirty: bool,
     acks_at: Option<u64>,
-    acks_sent: BTreeMap<ReplicaId, u64>,
+    acks_sent: VecMap<ReplicaId, u64>,
     nacked: BTreeMap<ReplicaId, u64>,
     region_acked: u64,
     origin_acked: u64,
 
-    held: BTreeMap<ReplicaId, Vec<Group>>,
+    held: VecMap<ReplicaId, Vec<Group>>,
     delivered: BTreeMap<ReplicaId, u64>,
-    early: BTreeMap<ReplicaId, BTreeMap<u64, (u64, Causal<Keyspace>)>>,
+    early: VecMap<ReplicaId, VecMap<u64, (u64, Causal<Keyspace>)>>,
     origin_marks: BTreeMap<ReplicaId, u64>,
     origin_acc: Causal<Keyspace>,
     origin_acc_bytes: usize,
@@ -260,7 +261,7 @@ pub struct Replica {
 
     next_origin_check: u64,
     session: Option<Session>,
-    behind: BTreeMap<ReplicaId, u64>,
+    behind: VecMap<ReplicaId, u64>,
     handoff: Option<u64>,
     handoff_origin_at: Option<u64>,
     closed: bool,
@@ -314,25 +315,25 @@ impl Replica {
             last_tick: None,
             rejoin_until: 0,
             members: Membership::new(),
-            live: BTreeSet::new(),
-            last_heard: BTreeMap::new(),
+            live: VecSet::new(),
+            last_heard: VecMap::new(),
             next_heartbeat: 0,
             sealed: 0,
             seal_at: None,
             outbox: VecDeque::new(),
             outbox_bytes: 0,
             last_broadcast: 0,
-            last_resent: BTreeMap::new(),
-            acks: BTreeMap::new(),
+            last_resent: VecMap::new(),
+            acks: VecMap::new(),
             acks_dirty: false,
             acks_at: None,
-            acks_sent: BTreeMap::new(),
+            acks_sent: VecMap::new(),
             nacked: BTreeMap::new(),
             region_acked: 0,
             origin_acked: 0,
-            held: BTreeMap::new(),
+            held: VecMap::new(),
             delivered: BTreeMap::new(),
-            early: BTreeMap::new(),
+            early: VecMap::new(),
             origin_marks: BTreeMap::new(),
             origin_acc: Causal::default(),
             origin_acc_bytes: 0,
@@ -344,7 +345,7 @@ impl Replica {
             in_flight: None,
             next_origin_check: 0,
             session: None,
-            behind: BTreeMap::new(),
+            behind: VecMap::new(),
             handoff: None,
             handoff_origin_at: None,
             closed: false,
@@ -546,9 +547,9 @@ impl Replica {
     }
 
     /// Live peers heard from within `heartbeat_ms`, with when.
-    fn active_peers(&self, now: u64) -> BTreeMap<ReplicaId, u64> {
+    fn active_peers(&self, now: u64) -> VecMap<ReplicaId, u64> {
         let since = now.saturating_sub(self.config.heartbeat_ms);
-        let mut active = BTreeMap::new();
+        let mut active = VecMap::new();
         active
             .extend(self.live.iter().filter_map(|p| self.last_heard.get(p).filter(|&&t| t >= since).map(|&t| (*p, t))));
         active
@@ -839,7 +840,7 @@ impl Replica {
         let all = self.ack_vector();
         let mut out = Vec::new();
         for (s, v) in all {
-            let sent = self.acks_sent.entry(s).or_default();
+            let sent = self.acks_sent.or_default(s);
             if v > *sent {
                 *sent = v;
                 out.push((s, v));
@@ -860,7 +861,7 @@ impl Replica {
 
     /// How far this replica holds each source it tracks (live peers and held sources).
     fn ack_vector(&self) -> Vec<Mark> {
-        let mut sources: BTreeSet<ReplicaId> = self.live.clone();
+        let mut sources: VecSet<ReplicaId> = self.live.clone();
         sources.extend(self.held.keys().copied());
         sources.into_iter().map(|s| (s, self.delivered(s))).filter(|(_, v)| *v > 0).collect()
     }
@@ -917,7 +918,7 @@ impl Replica {
         }
         let holds = self.ack_vector();
         for &(s, v) in &holds {
-            let sent = self.acks_sent.entry(s).or_default();
+            let sent = self.acks_sent.or_default(s);
             *sent = (*sent).max(v);
         }
         let rest_hash = self.rest_hash();
@@ -959,7 +960,7 @@ impl Replica {
 
     fn update_membership(&mut self, now: u64) {
         self.members.prune(now, 4 * self.config.lease_ms);
-        let mut live = BTreeSet::new();
+        let mut live = VecSet::new();
         live.extend(self.members.live(now).filter(|&r| r != self.id));
         if live == self.live {
             return;
@@ -983,7 +984,7 @@ impl Replica {
     }
 
     fn on_acks(&mut self, from: ReplicaId, acks: &[Mark]) {
-        let entry = self.acks.entry(from).or_default();
+        let entry = self.acks.or_default(from);
         for &(s, v) in acks {
             let e = entry.entry(s).or_default();
             *e = (*e).max(v);
@@ -1022,7 +1023,7 @@ impl Replica {
         self.on_acks(d.from, &d.acks);
         let before = self.delivered(d.from);
         if d.hi > self.origin_mark(d.from) {
-            let held = self.held.entry(d.from).or_default();
+            let held = self.held.or_default(d.from);
             if !held.iter().any(|g| g.lo == d.lo && g.hi == d.hi) {
                 held.push(Group { lo: d.lo, hi: d.hi, delta: d.delta });
             }
@@ -1048,7 +1049,7 @@ impl Replica {
     /// Groups of one writer join in order, so that the delivered mark (what this replica
     /// acknowledges) never passes a group it has not joined.
     fn wait_early(&mut self, now: u64, source: ReplicaId, lo: u64, hi: u64, delta: Causal<Keyspace>, have: u64) {
-        let early = self.early.entry(source).or_default();
+        let early = self.early.or_default(source);
         if early.len() < MAX_EARLY_GROUPS {
             early.insert(lo, (hi, delta));
         }
@@ -1063,14 +1064,14 @@ impl Replica {
         loop {
             let have = self.delivered(source);
             let Some(early) = self.early.get_mut(&source) else { return };
-            let Some(first) = early.first_entry() else {
+            let Some((&lo, _)) = early.first_key_value() else {
                 self.early.remove(&source);
                 return;
             };
-            if *first.key() > have {
+            if lo > have {
                 return;
             }
-            let (hi, delta) = first.remove();
+            let Some((_, (hi, delta))) = early.pop_first() else { return };
             if hi > have {
                 self.store.join_delta(&delta);
                 self.deliver_up_to(source, hi);
@@ -1084,11 +1085,9 @@ impl Replica {
         }
         self.last_heard.insert(h.from, now);
         let cap = 2 * self.config.lease_ms;
-        for (id, epoch, exp) in h.view {
-            if id != self.id {
-                self.members.join_entry(id, Lease { epoch, expires_at: exp }, now, cap);
-            }
-        }
+        let own = self.id;
+        let view = h.view.into_iter().filter(|&(id, ..)| id != own);
+        self.members.join_view(view.map(|(id, epoch, exp)| (id, Lease { epoch, expires_at: exp })), now, cap);
         self.update_membership(now);
         for (s, m) in h.origin {
             self.raise_origin_mark(s, m);
@@ -1100,7 +1099,7 @@ impl Replica {
             let ahead =
                 h.holds.iter().any(|&(s, v)| s != self.id && v > self.delivered(s)) || h.rest_hash != self.rest_hash();
             if ahead {
-                self.behind.entry(from).or_insert(now);
+                self.behind.or_insert_with(from, || now);
             } else {
                 self.behind.remove(&from);
             }
@@ -1400,7 +1399,7 @@ impl Replica {
         if now < self.rejoin_until && !self.retiring {
             return;
         }
-        let mut sources = BTreeSet::new();
+        let mut sources = VecSet::new();
         sources.extend(self.delivered.keys().copied());
         sources.extend(self.held.keys().copied());
         sources.retain(|s| *s != self.id && !self.live.contains(s));
