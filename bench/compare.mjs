@@ -309,7 +309,7 @@ async function coldStart() {
       const g = await import(${JSON.stringify(join(root, "pkg/web/castamere.mjs"))}); const t1 = performance.now();
       const m = new WebAssembly.Module(readFileSync(${JSON.stringify(join(root, "pkg/web/castamere_bg.wasm"))}));
       const t2 = performance.now(); g.initSync({ module: m }); const t3 = performance.now();
-      const s = new g.Store(1n); s.incrBy("views", 1);
+      const s = new g.Store(0, 1); s.incrBy("views", 1);
       globalThis.phases = { glue: t1 - t0, compile: t2 - t1, instantiate: t3 - t2, firstCommand: performance.now() - t3 };`,
     loro: `const t0 = performance.now(); const L = await import("loro-crdt"); const d = new L.LoroDoc(); d.getMap("m").set("views", 1);`,
     automerge: `const t0 = performance.now(); const A = await import("@automerge/automerge"); A.change(A.init(), (d) => { d.views = 1; });`,

@@ -40,7 +40,7 @@ const NB = quick ? 400 : 4000;
 const batches = [];
 {
   const writers = Array.from({ length: 8 }, (_, i) => ({
-    r: new Replica(BigInt(1000 + i), { originIntervalMs: 3_600_000 }),
+    r: new Replica(0, 1000 + i, { originIntervalMs: 3_600_000 }),
     o: new Origin(),
   }));
   let now = 1000;
@@ -108,7 +108,7 @@ const keyNames = Array.from({ length: KEYS }, (_, i) => `page:${i}:views`);
 let now = 10_000_000;
 const reps = Array.from(
   { length: REPLICAS },
-  (_, i) => new Replica(BigInt(5000 + i), { originIntervalMs: 1000, leaseMs: 3_600_000 }),
+  (_, i) => new Replica(0, 5000 + i, { originIntervalMs: 1000, leaseMs: 3_600_000 }),
 );
 let originRequests = 0;
 let originBytes = 0;

@@ -34,7 +34,7 @@ export function splitDeltas(payload) {
  */
 export function shippedBytes(op, warm = 1) {
   const id = (BigInt(Math.floor(Math.random() * 2 ** 31)) << 33n) | (1n << 63n) | 12345n;
-  const r = new Replica(id, {});
+  const r = new Replica(Number(id >> 32n), Number(id & 0xffffffffn), {});
   let now = 1_700_000_000_000;
   r.start(now);
   const drain = () => {

@@ -27,12 +27,20 @@ export function randomReplicaId() {
   return id === 0n ? 1n : id;
 }
 
-export function toBigId(id) {
+function toBigId(id) {
   if (id === undefined || id === null) return randomReplicaId();
-  if (typeof id === "bigint") return id;
-  if (typeof id === "number" && Number.isSafeInteger(id) && id >= 0) return BigInt(id);
-  if (typeof id === "string" && /^\d+$/.test(id)) return BigInt(id);
-  throw new CastamereError("ERR replicaId must be a non-negative integer (number, bigint or decimal string)");
+  let big;
+  if (typeof id === "bigint") big = id;
+  else if (typeof id === "number" && Number.isSafeInteger(id) && id >= 0) big = BigInt(id);
+  else if (typeof id === "string" && /^\d+$/.test(id)) big = BigInt(id);
+  if (big !== undefined && big >= 0n && big < 2n ** 64n) return big;
+  throw new CastamereError("ERR replicaId must be an integer from 0 to 2^64 - 1 (number, bigint or decimal string)");
+}
+
+/** A replica id as the wasm constructors take it: its high and low 32 bits. */
+export function idHalves(id) {
+  const big = toBigId(id);
+  return [Number(big >> 32n), Number(big & 0xffffffffn)];
 }
 
 const flat = (xs) => (xs.length === 1 && Array.isArray(xs[0]) ? xs[0] : xs);
@@ -319,7 +327,7 @@ export class Commands {
 export class Store extends Commands {
   constructor(options = {}) {
     super();
-    this._w = new WasmStore(toBigId(options.replicaId), options.maxKeyBytes, options.maxValueBytes);
+    this._w = new WasmStore(...idHalves(options.replicaId), options.maxKeyBytes, options.maxValueBytes);
   }
 
   /** Runs one Redis-like command given as its words. */

@@ -1,7 +1,7 @@
 // The networked store: a Rust replica driven by this shim. The shim owns the socket, the
 // timer and the clock; after every input it drains every output of the replica.
 import { Replica as WasmReplica } from "../pkg/web/castamere.mjs";
-import { CastamereError, Commands, rethrow, toBigId } from "./core.mjs";
+import { CastamereError, Commands, idHalves, rethrow } from "./core.mjs";
 import { RelayTransport } from "./transport.mjs";
 
 const BATCH = 7;
@@ -61,7 +61,7 @@ export class Db extends Commands {
     if (!o.transport && !o.token)
       throw new CastamereError("ERR open() needs a token for the relay (see `castamere token`)");
     try {
-      this._w = new WasmReplica(toBigId(o.replicaId), o.config ?? {});
+      this._w = new WasmReplica(...idHalves(o.replicaId), o.config ?? {});
     } catch (e) {
       rethrow(e);
     }

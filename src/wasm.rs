@@ -2,7 +2,6 @@
 //! types, and nothing else.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
@@ -73,17 +72,6 @@ fn word(v: &JsValue) -> Result<Vec<u8>, JsValue> {
     Err(js_error(Error::Invalid(
         "command words must be strings, numbers, bigints or Uint8Arrays, e.g. [\"INCRBY\", \"views\", 5]".into(),
     )))
-}
-
-fn replica_id(v: &JsValue) -> Result<u64, JsValue> {
-    let bad = || js_error(Error::Invalid("replicaId must be a non-negative integer below 2^64".into()));
-    if v.is_bigint() {
-        return u64::try_from_js_value_ref(v).ok_or_else(bad);
-    }
-    match v.as_f64() {
-        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= MAX_SAFE as f64 => Ok(n as u64),
-        _ => v.as_string().and_then(|s| s.parse().ok()).ok_or_else(bad),
-    }
 }
 
 /// A buffer in wasm memory that the shim writes a command's words into (no allocation and no
@@ -265,13 +253,10 @@ pub struct WasmStore(crate::Store, Option<Error>, Scratch);
 
 #[wasm_bindgen(js_class = Store)]
 impl WasmStore {
-    /// An empty store for `replicaId` (a bigint or a safe integer), with optional limits.
+    /// An empty store for the replica id `idHigh * 2^32 + idLow`, with optional limits. (The
+    /// id comes in halves: a u64 argument would make V8 compile a wrapper for the signature.)
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        replica_id_value: JsValue,
-        max_key_bytes: Option<u32>,
-        max_value_bytes: Option<u32>,
-    ) -> Result<WasmStore, JsValue> {
+    pub fn new(id_high: u32, id_low: u32, max_key_bytes: Option<u32>, max_value_bytes: Option<u32>) -> WasmStore {
         console_error_panic_hook::set_once();
         let mut limits = Limits::default();
         if let Some(k) = max_key_bytes {
@@ -280,7 +265,7 @@ impl WasmStore {
         if let Some(v) = max_value_bytes {
             limits.max_value_bytes = v as usize;
         }
-        Ok(WasmStore(crate::Store::with_limits(replica_id(&replica_id_value)?, limits), None, Scratch::new()))
+        WasmStore(crate::Store::with_limits(u64::from(id_high) << 32 | u64::from(id_low), limits), None, Scratch::new())
     }
 
     /// `INCRBY key by`, the hot path: the new value, or NaN if it is beyond ±2^53 (then
@@ -406,12 +391,12 @@ pub struct WasmReplica(Replica, Option<Error>, Scratch);
 
 #[wasm_bindgen(js_class = Replica)]
 impl WasmReplica {
-    /// A replica with id `replicaId` and options (see `Config`, in camelCase).
+    /// A replica with id `idHigh * 2^32 + idLow` and options (see `Config`, in camelCase).
     #[wasm_bindgen(constructor)]
-    pub fn new(replica_id_value: JsValue, options: JsValue) -> Result<WasmReplica, JsValue> {
+    pub fn new(id_high: u32, id_low: u32, options: JsValue) -> Result<WasmReplica, JsValue> {
         console_error_panic_hook::set_once();
-        let id = replica_id(&replica_id_value)?;
-        Ok(WasmReplica(Replica::new(id, config(id, &options)?), None, Scratch::new()))
+        let replica_id = u64::from(id_high) << 32 | u64::from(id_low);
+        Ok(WasmReplica(Replica::new(replica_id, config(replica_id, &options)?), None, Scratch::new()))
     }
 
     /// This replica's id, as a decimal string.

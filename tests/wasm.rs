@@ -12,14 +12,14 @@ fn cmd(words: &[&str]) -> Array {
 
 #[wasm_bindgen_test]
 fn ping_answers_pong() {
-    let mut s = WasmStore::new(JsValue::from_f64(1.0), None, None).unwrap();
+    let mut s = WasmStore::new(0, 1, None, None);
     let r = s.exec(&cmd(&["PING"]), 0.0).unwrap();
     assert_eq!(r.as_string().as_deref(), Some("PONG"));
 }
 
 #[wasm_bindgen_test]
 fn replies_convert_to_javascript_values() {
-    let mut s = WasmStore::new(JsValue::from_f64(1.0), None, None).unwrap();
+    let mut s = WasmStore::new(0, 1, None, None);
     assert_eq!(s.exec(&cmd(&["INCRBY", "views", "5"]), 0.0).unwrap().as_f64(), Some(5.0));
     assert_eq!(s.incr_by("views", 2.0).unwrap(), 7.0);
     assert!(s.exec(&cmd(&["GET", "none"]), 0.0).unwrap().is_null());
@@ -32,7 +32,7 @@ fn replies_convert_to_javascript_values() {
 
 #[wasm_bindgen_test]
 fn errors_carry_a_code() {
-    let mut s = WasmStore::new(JsValue::from_f64(1.0), None, None).unwrap();
+    let mut s = WasmStore::new(0, 1, None, None);
     s.exec(&cmd(&["SET", "k", "v"]), 0.0).unwrap();
     let e = s.exec(&cmd(&["INCR", "k"]), 0.0).unwrap_err();
     assert_eq!(Reflect::get(&e, &"code".into()).unwrap().as_string().as_deref(), Some("WRONGTYPE"));
@@ -42,8 +42,8 @@ fn errors_carry_a_code() {
 
 #[wasm_bindgen_test]
 fn deltas_cross_between_stores() {
-    let mut a = WasmStore::new(JsValue::from_f64(1.0), None, None).unwrap();
-    let mut b = WasmStore::new(JsValue::from_f64(2.0), None, None).unwrap();
+    let mut a = WasmStore::new(0, 1, None, None);
+    let mut b = WasmStore::new(0, 2, None, None);
     a.exec(&cmd(&["SADD", "s", "x"]), 0.0).unwrap();
     b.apply_deltas(&a.take_deltas().unwrap()).unwrap();
     assert_eq!(b.exec(&cmd(&["SCARD", "s"]), 0.0).unwrap().as_f64(), Some(1.0));
@@ -64,8 +64,8 @@ fn deliver(from: &mut castamere::wasm::WasmReplica, to: &mut castamere::wasm::Wa
 #[wasm_bindgen_test]
 fn replicas_exchange_transmits_through_javascript_values() {
     use castamere::wasm::WasmReplica;
-    let mut a = WasmReplica::new(JsValue::from_f64(1.0), JsValue::UNDEFINED).unwrap();
-    let mut b = WasmReplica::new(JsValue::from_f64(2.0), JsValue::UNDEFINED).unwrap();
+    let mut a = WasmReplica::new(0, 1, JsValue::UNDEFINED).unwrap();
+    let mut b = WasmReplica::new(0, 2, JsValue::UNDEFINED).unwrap();
     a.start(0.0);
     b.start(0.0);
     a.exec(&cmd(&["INCRBY", "views", "5"]), 0.0).unwrap();
@@ -89,7 +89,7 @@ fn unknown_replica_options_are_refused() {
     use castamere::wasm::WasmReplica;
     let o = js_sys::Object::new();
     Reflect::set(&o, &"leaseMS".into(), &JsValue::from_f64(5.0)).unwrap();
-    let e = WasmReplica::new(JsValue::from_f64(1.0), o.into()).err().unwrap();
+    let e = WasmReplica::new(0, 1, o.into()).err().unwrap();
     let msg = Reflect::get(&e, &"message".into()).unwrap().as_string().unwrap();
     assert!(msg.contains("unknown replica option 'leaseMS'"), "{msg}");
 }

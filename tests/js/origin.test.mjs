@@ -50,7 +50,7 @@ const post = (url, body, headers = {}) =>
 /** Batches of a replica that never talks to peers: one per call of `round(commands)`. A
  * scratch in-process origin acknowledges each, so the next one can be cut. */
 function batcher(id) {
-  const r = new Replica(BigInt(id), { originIntervalMs: 3_600_000 });
+  const r = new Replica(0, id, { originIntervalMs: 3_600_000 });
   const scratch = new Origin();
   let now = 1_000;
   r.start(now);
