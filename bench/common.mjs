@@ -32,12 +32,12 @@ export const mapBaseline = {
       if (i % 4096 === 0) pending.clear();
     };
   },
-  register(keys) {
+  register(keys, value = () => "value") {
     const m = new Map();
     const pending = new Map();
     return (i) => {
       const k = keys[i % keys.length];
-      const v = { ts: i, value: "value" };
+      const v = { ts: i, value: value(i) };
       m.set(k, v);
       pending.set(k, v);
       if (i % 4096 === 0) pending.clear();
@@ -58,7 +58,7 @@ export const mapBaseline = {
       if (i % 4096 === 0) pending.clear();
     };
   },
-  hash(keys, fields) {
+  hash(keys, fields, value = () => "v") {
     const m = new Map();
     const pending = new Map();
     return (i) => {
@@ -68,7 +68,7 @@ export const mapBaseline = {
         h = new Map();
         m.set(k, h);
       }
-      h.set(fields[i % fields.length], "v");
+      h.set(fields[i % fields.length], value(i));
       pending.set(k, h);
       if (i % 4096 === 0) pending.clear();
     };
