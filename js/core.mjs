@@ -50,6 +50,8 @@ const flat = (xs) => (xs.length === 1 && Array.isArray(xs[0]) ? xs[0] : xs);
 const SCRATCH_BYTES = 4096;
 const NONE = 0xffffffff;
 const OP = { SET: 0, SADD: 1, SREM: 2, HSET: 3, HINCRBY: 4 };
+// Typed writes that may share one reading of the wall clock after the one that read it.
+const NOW_REUSE = 15;
 // Keys interned per store, and the longest (as the wasm module's MAX_INTERNED and
 // MAX_INTERNED_KEY): the handles stay for the store's life, so their number is bounded.
 const MAX_HANDLES = 16384;
@@ -77,6 +79,31 @@ export class Commands {
     // Hot keys are interned in the wasm module: a handle crosses the boundary, not a string.
     this._handles = new Map();
     this._seen = new Set(); // keys written once, not interned yet
+    this._nowAt = 0;
+    this._nowLeft = 0;
+    this._nowQueued = false;
+    this._nowExpire = () => {
+      this._nowLeft = 0;
+      this._nowQueued = false;
+    };
+  }
+  /**
+   * The wall clock for a typed write. Reading it costs more than the rest of a hot write's
+   * JavaScript, so one reading serves up to NOW_REUSE writes made in the same synchronous run
+   * (a microtask ends the run); the hybrid logical clock orders writes that share a reading.
+   */
+  _now() {
+    if (this._nowLeft > 0) {
+      this._nowLeft--;
+      return this._nowAt;
+    }
+    this._nowAt = Date.now();
+    this._nowLeft = NOW_REUSE;
+    if (!this._nowQueued) {
+      this._nowQueued = true;
+      queueMicrotask(this._nowExpire);
+    }
+    return this._nowAt;
   }
   ping(message) {
     return this.exec(message === undefined ? ["PING"] : ["PING", message]);
@@ -101,7 +128,7 @@ export class Commands {
     const e2 = e1 < 0 ? -1 : put(v, e1, b);
     const e3 = c === undefined || e2 < 0 ? e2 : put(v, e2, c);
     if (e3 < 0) return undefined;
-    const r = this._checked(this._w.execScratch(Date.now(), op, e1, e2 - e1, c === undefined ? NONE : e3 - e2));
+    const r = this._checked(this._w.execScratch(this._now(), op, e1, e2 - e1, c === undefined ? NONE : e3 - e2));
     this._written?.();
     return r;
   }
@@ -137,7 +164,7 @@ export class Commands {
     const e1 = put(v, 0, a);
     const e2 = b === undefined || e1 < 0 ? e1 : put(v, e1, b);
     if (e2 < 0) return undefined;
-    const r = this._checked(this._w.execHandle(Date.now(), op, h, e1, b === undefined ? NONE : e2 - e1));
+    const r = this._checked(this._w.execHandle(this._now(), op, h, e1, b === undefined ? NONE : e2 - e1));
     this._written?.();
     return r;
   }
@@ -165,7 +192,7 @@ export class Commands {
     }
     let r;
     try {
-      r = this._w.exec3(Date.now(), a, b, c, d);
+      r = this._w.exec3(this._now(), a, b, c, d);
     } catch (e) {
       rethrow(e);
     }

@@ -198,10 +198,10 @@ export class Db extends Commands {
   }
 
   _incrByHandle(h, n) {
-    return this._w.incrByHandle(h, n, Date.now());
+    return this._w.incrByHandle(h, n, this._now());
   }
   _incrByKey(key, n) {
-    return this._w.incrBy(key, n, Date.now());
+    return this._w.incrBy(key, n, this._now());
   }
 
   /** After a local write: only the timer may need to move earlier (writes send nothing). */

@@ -175,3 +175,52 @@ test("keys are interned on their second write, up to a bound; the others pass as
   assert.equal(s.incr("views"), 2);
   assert.equal(s.incr("views"), 3);
 });
+
+test("typed writes share a clock reading only within one synchronous run, and for at most 16 writes", async () => {
+  const realNow = Date.now;
+  // Another replica wrote at 3,000 ms: whether the last write of `s` beats it shows the
+  // clock reading that write used (1,000 ms loses, 5,000 ms wins).
+  const beats = (s) => {
+    const other = new Store({ replicaId: 9 });
+    Date.now = () => 3000;
+    other.set("k", "other");
+    const probe = new Store({ replicaId: 5 });
+    probe.applyDeltas(other.takeDeltas());
+    probe.applyDeltas(s.takeDeltas());
+    return probe.get("k") !== "other";
+  };
+  try {
+    for (const [via, write] of [
+      ["handle or scratch path", (s, v) => s.set("k", v)],
+      ["exec3 path", (s, v) => s.set("k", `${v}${"x".repeat(5000)}`)],
+    ]) {
+      let s = new Store({ replicaId: 1 });
+      Date.now = () => 1000;
+      write(s, "a");
+      Date.now = () => 5000;
+      write(s, "b");
+      assert.equal(beats(s), false, `${via}: the second write of a run reuses the first reading`);
+
+      s = new Store({ replicaId: 1 });
+      Date.now = () => 1000;
+      write(s, "a");
+      await null; // the run ends
+      Date.now = () => 5000;
+      write(s, "b");
+      assert.equal(beats(s), true, `${via}: a write in the next run reads the clock`);
+
+      s = new Store({ replicaId: 1 });
+      Date.now = () => 1000;
+      write(s, "a");
+      Date.now = () => 5000;
+      for (let i = 0; i < 15; i++) write(s, "b");
+      assert.equal(beats(s), false, `${via}: 16 writes share a reading`);
+      Date.now = () => 5000;
+      write(s, "c");
+      assert.equal(beats(s), true, `${via}: the 17th write reads the clock`);
+      await null;
+    }
+  } finally {
+    Date.now = realNow;
+  }
+});
