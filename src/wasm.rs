@@ -74,6 +74,12 @@ fn word(v: &JsValue) -> Result<Vec<u8>, JsValue> {
     )))
 }
 
+/// A replica id from the halves the shim passes (a u64 argument would make V8 compile a
+/// JS-to-wasm wrapper for the constructor's signature at every cold start).
+fn replica_id(high: u32, low: u32) -> u64 {
+    u64::from(high) << 32 | u64::from(low)
+}
+
 /// A buffer in wasm memory that the shim writes a command's words into (no allocation and no
 /// string conversion per call). Its address never changes.
 pub struct Scratch(Box<[u8]>);
@@ -253,8 +259,7 @@ pub struct WasmStore(crate::Store, Option<Error>, Scratch);
 
 #[wasm_bindgen(js_class = Store)]
 impl WasmStore {
-    /// An empty store for the replica id `idHigh * 2^32 + idLow`, with optional limits. (The
-    /// id comes in halves: a u64 argument would make V8 compile a wrapper for the signature.)
+    /// An empty store for the replica id `idHigh * 2^32 + idLow`, with optional limits.
     #[wasm_bindgen(constructor)]
     pub fn new(id_high: u32, id_low: u32, max_key_bytes: Option<u32>, max_value_bytes: Option<u32>) -> WasmStore {
         console_error_panic_hook::set_once();
@@ -265,7 +270,7 @@ impl WasmStore {
         if let Some(v) = max_value_bytes {
             limits.max_value_bytes = v as usize;
         }
-        WasmStore(crate::Store::with_limits(u64::from(id_high) << 32 | u64::from(id_low), limits), None, Scratch::new())
+        WasmStore(crate::Store::with_limits(replica_id(id_high, id_low), limits), None, Scratch::new())
     }
 
     /// `INCRBY key by`, the hot path: the new value, or NaN if it is beyond ±2^53 (then
@@ -395,7 +400,7 @@ impl WasmReplica {
     #[wasm_bindgen(constructor)]
     pub fn new(id_high: u32, id_low: u32, options: JsValue) -> Result<WasmReplica, JsValue> {
         console_error_panic_hook::set_once();
-        let replica_id = u64::from(id_high) << 32 | u64::from(id_low);
+        let replica_id = replica_id(id_high, id_low);
         Ok(WasmReplica(Replica::new(replica_id, config(replica_id, &options)?), None, Scratch::new()))
     }
 
