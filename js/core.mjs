@@ -403,4 +403,30 @@ export class Store extends Commands {
   snapshot() {
     return this._w.snapshot();
   }
+
+  /**
+   * Gives the store's wasm memory back now, rather than whenever the garbage collector gets to
+   * it (wasm memory never shrinks, but freed memory is reused by the next store). Every later
+   * call throws ECLOSED; a second free() does nothing.
+   */
+  free() {
+    if (this._w === FREED) return;
+    const w = this._w;
+    this._w = FREED;
+    this._sv = undefined;
+    this._handles.clear();
+    this._seen.clear();
+    w.free();
+  }
 }
+if (Symbol.dispose) Store.prototype[Symbol.dispose] = Store.prototype.free;
+
+/** What a freed Store calls into: every use throws. */
+const FREED = new Proxy(
+  {},
+  {
+    get() {
+      throw new CastamereError("ECLOSED this Store was freed; make a new one", "ECLOSED");
+    },
+  },
+);

@@ -79,6 +79,12 @@ export declare class Store extends Commands {
   applyDeltas(bytes: Uint8Array): void;
   /** The whole state, encoded. */
   snapshot(): Uint8Array;
+  /**
+   * Gives the store's wasm memory back now, rather than at garbage collection. Every later
+   * call throws ECLOSED; a second `free()` does nothing. Where the runtime has
+   * `Symbol.dispose`, it is also the store's dispose method (for `using`).
+   */
+  free(): void;
 }
 
 /** Tuning of a replica (milliseconds of the caller's clock). Every field is optional. */

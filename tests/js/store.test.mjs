@@ -224,3 +224,39 @@ test("typed writes share a clock reading only within one synchronous run, and fo
     Date.now = realNow;
   }
 });
+
+test("free() gives a store's wasm memory back for the next store; a freed store throws ECLOSED", () => {
+  const probe = new Store();
+  // Wasm memory only grows; the scratch view sees its current size.
+  const wasmBytes = () => probe._view().buffer.byteLength;
+  const fill = () => {
+    const s = new Store({ replicaId: 1 });
+    for (let i = 0; i < 50_000; i++) s.sadd(`k${i % 100}`, `m${i}`);
+    return s;
+  };
+  const start = wasmBytes();
+  fill().free();
+  const one = wasmBytes() - start;
+  for (let round = 0; round < 6; round++) fill().free();
+  const grown = wasmBytes() - start;
+  assert.ok(grown < 2 * Math.max(one, 4 << 20), `six more stores grew memory by ${grown} B (one store: ${one} B)`);
+
+  const s = new Store();
+  s.incr("views");
+  s.free();
+  s.free(); // a second free does nothing
+  for (const call of [
+    () => s.incr("views"),
+    () => s.get("views"),
+    () => s.sadd("watchers", "arya"),
+    () => s.hset("page", "title", "x"),
+    () => s.exec(["PING"]),
+    () => s.size,
+    () => s.takeDeltas(),
+    () => s.snapshot(),
+  ]) {
+    assert.throws(call, (e) => e instanceof CastamereError && e.code === "ECLOSED");
+  }
+  if (Symbol.dispose) assert.equal(Store.prototype[Symbol.dispose], Store.prototype.free);
+  probe.free();
+});

@@ -15,6 +15,7 @@ store.hset("page", { title: "The Rains of Castamere" });
 const members: string[] = store.smembers("watchers");
 const delta: Uint8Array | undefined = store.takeDeltas();
 if (delta) new Store().applyDeltas(delta);
+new Store().free();
 // @ts-expect-error a key is a string
 store.incr(42);
 
