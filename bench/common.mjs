@@ -19,6 +19,22 @@ export function rate(fn, ms, batch = 1000) {
   return best;
 }
 
+/**
+ * Operations per second of fn(0), ..., fn(n - 1) on a fresh fn = make() each round, best of
+ * `rounds` (for workloads whose state grows with every call); fn.free() after each, if any.
+ */
+export function rateFresh(make, n, rounds = 3) {
+  let best = 0;
+  for (let round = 0; round < rounds; round++) {
+    const fn = make();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn(i);
+    best = Math.max(best, (n / (performance.now() - t0)) * 1000);
+    fn.free?.();
+  }
+  return best;
+}
+
 /** The Map baselines of the four hot operations over `keys`, `members` and `fields`. */
 export const mapBaseline = {
   counter(keys) {

@@ -14,7 +14,7 @@ import { Store } from "castamere";
 import { build } from "esbuild";
 import { LoroCounter, LoroDoc, LoroMap } from "loro-crdt";
 import * as Y from "yjs";
-import { mapBaseline, rate } from "./common.mjs";
+import { mapBaseline, rate, rateFresh } from "./common.mjs";
 import { shippedBytes } from "./shipped.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -23,6 +23,11 @@ const jsonAt = process.argv.indexOf("--json");
 const KEYS = 1000;
 const keys = Array.from({ length: KEYS }, (_, i) => `page:${i}`);
 const members = Array.from({ length: 64 }, (_, i) => `u${i}`);
+// Adds of new members: each round adds this many to a fresh instance (200 per key), since the
+// state grows with every call. Automerge, three orders of magnitude slower, adds fewer.
+const ADDS = 200_000;
+const ADDS_SLOW = 2_000;
+const newMembers = Array.from({ length: ADDS }, (_, i) => `v${i}`);
 const results = {
   machine: `${cpus()[0]?.model?.trim()} ×${cpus().length}, ${process.platform} ${process.arch}, node ${process.version}`,
   date: new Date().toISOString(),
@@ -51,7 +56,44 @@ function loroOpsPerCall(make) {
   };
   const before = recorded();
   for (let i = 0; i < 100 * KEYS; i++) fn(i);
-  return (recorded() - before) / (100 * KEYS);
+  const share = (recorded() - before) / (100 * KEYS);
+  fn.free?.();
+  return share;
+}
+
+// The set adds of the i-th call: the member is pool[i % pool.length], into key i % KEYS.
+function setAdd(pool) {
+  const member = (i) => pool[i % pool.length];
+  return {
+    castamere: () => {
+      const s = new Store({ replicaId: 1 });
+      return Object.assign((i) => s.sadd(keys[i % KEYS], member(i)), { free: () => s.free() });
+    },
+    loro: () => {
+      const doc = new LoroDoc();
+      const m = doc.getMap("m");
+      const sets = keys.map((k) => m.setContainer(k, new LoroMap()));
+      return Object.assign((i) => sets[i % KEYS].set(member(i), true), { doc, free: () => doc.free() });
+    },
+    yjs: () => {
+      const m = new Y.Doc().getMap("m");
+      const sets = keys.map((k) => {
+        const s = new Y.Map();
+        m.set(k, s);
+        return s;
+      });
+      return (i) => sets[i % KEYS].set(member(i), true);
+    },
+    automerge: () => {
+      let d = A.from({ s: Object.fromEntries(keys.map((k) => [k, {}])) });
+      return (i) => {
+        d = A.change(d, (x) => {
+          x.s[keys[i % KEYS]][member(i)] = true;
+        });
+      };
+    },
+    map: () => mapBaseline.set(keys, pool),
+  };
 }
 
 function hotPath() {
@@ -108,36 +150,10 @@ function hotPath() {
       },
       map: () => mapBaseline.register(keys, written),
     },
-    "set add": {
-      castamere: () => {
-        const s = new Store({ replicaId: 1 });
-        return (i) => s.sadd(keys[i % KEYS], members[i % members.length]);
-      },
-      loro: () => {
-        const doc = new LoroDoc();
-        const m = doc.getMap("m");
-        const sets = keys.map((k) => m.setContainer(k, new LoroMap()));
-        return Object.assign((i) => sets[i % KEYS].set(members[i % members.length], true), { doc });
-      },
-      yjs: () => {
-        const m = new Y.Doc().getMap("m");
-        const sets = keys.map((k) => {
-          const s = new Y.Map();
-          m.set(k, s);
-          return s;
-        });
-        return (i) => sets[i % KEYS].set(members[i % members.length], true);
-      },
-      automerge: () => {
-        let d = A.from({ s: Object.fromEntries(keys.map((k) => [k, {}])) });
-        return (i) => {
-          d = A.change(d, (x) => {
-            x.s[keys[i % KEYS]][members[i % members.length]] = true;
-          });
-        };
-      },
-      map: () => mapBaseline.set(keys, members),
-    },
+    // A present member (64 per key, added again and again; Loro records nothing for those),
+    // then members not yet in the set (every library records each add).
+    "set add, member present": setAdd(members),
+    "set add, new member": setAdd(newMembers),
     "map field set": {
       castamere: () => {
         const s = new Store({ replicaId: 1 });
@@ -172,10 +188,15 @@ function hotPath() {
   for (const [op, libs] of Object.entries(ops)) {
     const r = {};
     for (const [lib, make] of Object.entries(libs)) {
-      const fn = make();
       // Automerge gets shorter rounds and batches: it is three orders of magnitude slower.
       const slow = lib === "automerge";
-      r[lib] = Math.round(rate(fn, slow ? (quick ? 60 : 250) : MS, slow ? 20 : 200));
+      if (libs === ops["set add, new member"]) {
+        r[lib] = Math.round(rateFresh(make, slow ? ADDS_SLOW : ADDS, quick ? 3 : 5));
+      } else {
+        const fn = make();
+        r[lib] = Math.round(rate(fn, slow ? (quick ? 60 : 250) : MS, slow ? 20 : 200));
+        fn.free?.();
+      }
     }
     rows.push({
       op,
@@ -403,11 +424,11 @@ const miss = (ok) => (ok ? "" : "  (MISS)");
 lines.push(`castamere benchmarks — ${results.machine}${quick ? " (quick run)" : ""}`);
 lines.push("");
 lines.push("1. Hot path from JS, 1,000 hot keys (operations/s; ratio castamere : peer)");
-lines.push("   operation           castamere      Loro       Yjs  Automerge    Map   | vs Map  vs Loro  vs Yjs");
+lines.push("   operation                 castamere      Loro       Yjs  Automerge    Map   | vs Map  vs Loro  vs Yjs");
 for (const r of results.sections.hotPath) {
   const o = r.opsPerSec;
   lines.push(
-    `   ${r.op.padEnd(18)} ${f(o.castamere).padStart(10)} ${f(o.loro).padStart(9)} ${f(o.yjs).padStart(9)} ${f(o.automerge).padStart(9)} ${f(o.map).padStart(11)} | ` +
+    `   ${r.op.padEnd(24)} ${f(o.castamere).padStart(10)} ${f(o.loro).padStart(9)} ${f(o.yjs).padStart(9)} ${f(o.automerge).padStart(9)} ${f(o.map).padStart(11)} | ` +
       `${x(r.castamereVs.map).padStart(5)} ${x(r.castamereVs.loro).padStart(7)} ${x(r.castamereVs.yjs).padStart(7)}` +
       // The targets hold for every operation against its closest equivalent.
       (r.castamereVs.loro >= 5 && r.castamereVs.yjs >= 10 ? "" : "  (MISS)"),
@@ -422,6 +443,9 @@ lines.push(
 );
 lines.push(
   "   (Loro records nothing when a map entry is set to the value it holds: register and field writes alternate values; a set add of a present member stays a lookup in Loro, while castamere records a new add each call)",
+);
+lines.push(
+  `   (set add, new member: ${ADDS.toLocaleString("en-US")} adds of members not yet present, 200 per key, on a fresh instance each round; Automerge ${ADDS_SLOW.toLocaleString("en-US")})`,
 );
 lines.push("");
 const b = results.sections.bytesPerUpdate;
