@@ -12,6 +12,7 @@ use crate::crdt::{
 };
 use crate::error::{Error, Result};
 use crate::store::Reply;
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 /// A typed write on an interned key ([`Store::write_by_handle`]).
@@ -99,6 +100,13 @@ fn add_member(set: &mut OrSet, member: &Key, observed: impl Fn(&Dot) -> bool, do
             set.0.entries.insert(member.clone(), DotSet::single(dot, ()));
         }
     }
+}
+
+/// A set add's member in the state: its entry in the key's set, or the member alone when the
+/// key holds no set yet.
+enum Member<'a> {
+    In(Entry<'a, Key, DotSet>),
+    NoSet(Key),
 }
 
 /// A value that is one fresh slot.
@@ -266,28 +274,45 @@ impl Store {
         let dot = state.ctx.advance(replica);
         // An owned probe: the lookups compare its first eight bytes before the bytes behind
         // them, where a borrowed one reads the heap bytes of every member it passes (a cache
-        // miss each, in a set of thousands). A new member takes a copy of it.
-        let member = &Key::from(member);
-        let old = set.as_ref().and_then(|s| s.0.entries.get(member));
+        // miss each, in a set of thousands). The state's entry of the member is found once,
+        // read (the dots this add observes) and then written; a new member keeps the probe.
+        let member = Key::from(member);
+        let mine = match set {
+            Some(s) => Member::In(s.0.entries.entry(member)),
+            None => Member::NoSet(member),
+        };
+        let (member, old) = match &mine {
+            Member::In(Entry::Occupied(e)) => (e.key(), Some(e.get())),
+            Member::In(Entry::Vacant(e)) => (e.key(), None),
+            Member::NoSet(m) => (m, None),
+        };
         let added = i64::from(old.is_none_or(|d| d.is_bottom()));
         for (d, _) in old.iter().flat_map(|o| o.0.iter()) {
             outgoing.ctx.insert(*d);
         }
         outgoing.ctx.insert(dot);
         let observed = |d: &Dot| old.is_some_and(|o| o.0.iter().any(|(x, _)| x == d));
-        let single = || {
+        let single = |member: Key| {
             let mut m = DotMap::default();
-            m.entries.insert(member.clone(), DotSet::single(dot, ()));
+            m.entries.insert(member, DotSet::single(dot, ()));
             fresh(OrSet(m))
         };
         match out {
             Some(o) => add_member(o, member, observed, dot),
-            None => out_insert(&mut outgoing.store.entries, held, key, single()),
+            None => out_insert(&mut outgoing.store.entries, held, key, single(member.clone())),
         }
-        match set {
-            Some(s) => add_member(s, member, |_| true, dot),
-            None => {
-                state.store.entries.insert(key.clone(), single());
+        // The add observed every dot the member had here: it leaves only its own.
+        match mine {
+            Member::In(Entry::Occupied(mut e)) => {
+                let dots = &mut e.get_mut().0;
+                dots.clear();
+                dots.push((dot, ()));
+            }
+            Member::In(Entry::Vacant(e)) => {
+                e.insert(DotSet::single(dot, ()));
+            }
+            Member::NoSet(member) => {
+                state.store.entries.insert(key.clone(), single(member));
             }
         }
         Some(added)
