@@ -95,4 +95,23 @@ fn main() {
         }
         println!("sadd of a new member: {:.0} ns/op", total as f64 / (5 * members.len()) as f64);
     }
+    if run("saddh") {
+        // SADD through handles, as the shim's typed writes: present members, then new ones.
+        use castamere::store::HandleWrite;
+        for (label, distinct) in [("present member", 64usize), ("new member", 200_000)] {
+            let members: Vec<String> = (0..distinct).map(|i| format!("u{i}")).collect();
+            let mut total = 0u128;
+            for _ in 0..5 {
+                let mut s = Store::new(1);
+                let handles: Vec<u32> = keys.iter().map(|k| s.intern(k.as_bytes()).expect("short key")).collect();
+                let t = Instant::now();
+                for i in 0..200_000 {
+                    let m = members[i % distinct].as_bytes();
+                    s.write_by_handle(0, handles[i % 1000], HandleWrite::Sadd, m, b"").unwrap();
+                }
+                total += t.elapsed().as_nanos();
+            }
+            println!("sadd by handle, {label}: {:.0} ns/op", total as f64 / 1_000_000.0);
+        }
+    }
 }
