@@ -75,7 +75,7 @@ fn exec(s: &mut Store, now: u64, w: &[String]) -> Result<Reply, Error> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
     #[test]
-    fn hot_paths_are_the_general_path(ops in proptest::collection::vec(op(), 1..80)) {
+    fn hot_paths_are_the_general_path(large in any::<bool>(), ops in proptest::collection::vec(op(), 1..80)) {
         let mut fast = Store::new(1);
         let mut slow = Store::new(1);
         slow.set_fast_paths(false);
@@ -84,6 +84,14 @@ proptest! {
         let slow_handles: Vec<u32> = KEYS.iter().map(|k| slow.intern(k.as_bytes()).expect("short")).collect();
         // Clocks that disagree, so last-writer-wins timestamps come from both sides.
         let mut now = 1_000u64;
+        if large {
+            // Sets large enough for the in-place add to look members up by an owned key.
+            for (k, i) in (0..2).flat_map(|k| (0..70).map(move |i| (k, i))) {
+                let w = vec!["SADD".to_string(), KEYS[k].to_string(), format!("p{i}")];
+                let a = exec(&mut fast, now, &w);
+                prop_assert_eq!(format!("{a:?}"), format!("{:?}", exec(&mut slow, now, &w)));
+            }
+        }
         for op in ops {
             now += 7;
             match op {

@@ -90,15 +90,24 @@ fn write_register(reg: &mut LwwReg, observed: impl Fn(&Dot) -> bool, dot: Dot, t
 
 /// Joins an add of `member` into a set: the member's observed dots go and `dot` comes in.
 /// `new`: the member is not in the state, so is most likely not here either; it is then looked
-/// up by a copy of `member` that an insert keeps (one search instead of two).
-fn add_member(set: &mut OrSet, member: &Key, observed: impl Fn(&Dot) -> bool, dot: Dot, new: bool) {
+/// up by the owned key `key()` makes, which an insert keeps (one search instead of two).
+/// `probe`: an owned key of the member to look it up by, if there is one.
+fn add_member(
+    set: &mut OrSet,
+    member: &[u8],
+    probe: Option<&Key>,
+    key: impl FnOnce() -> Key,
+    observed: impl Fn(&Dot) -> bool,
+    dot: Dot,
+    new: bool,
+) {
     let join = |dots: &mut DotSet| {
         dots.0.retain(|(d, _)| !observed(d));
         let at = dots.0.partition_point(|(d, _)| *d < dot);
         dots.0.insert(at, (dot, ()));
     };
     if new {
-        match set.0.entries.entry(member.clone()) {
+        match set.0.entries.entry(key()) {
             Entry::Occupied(mut e) => join(e.get_mut()),
             Entry::Vacant(e) => {
                 e.insert(DotSet::single(dot, ()));
@@ -106,20 +115,20 @@ fn add_member(set: &mut OrSet, member: &Key, observed: impl Fn(&Dot) -> bool, do
         }
         return;
     }
-    match set.0.entries.get_mut(member) {
+    let found = match probe {
+        Some(k) => set.0.entries.get_mut(k),
+        None => set.0.entries.get_mut(KeyStr::new(member)),
+    };
+    match found {
         Some(dots) => join(dots),
         None => {
-            set.0.entries.insert(member.clone(), DotSet::single(dot, ()));
+            set.0.entries.insert(key(), DotSet::single(dot, ()));
         }
     }
 }
 
-/// A set add's member in the state: its entry in the key's set, or the member alone when the
-/// key holds no set yet.
-enum Member<'a> {
-    In(Entry<'a, Key, DotSet>),
-    NoSet(Key),
-}
+/// Sets of more members than this look a member up by an owned key (see `sadd_at`).
+const OWNED_PROBE_ABOVE: usize = 64;
 
 /// A value that is one fresh slot.
 fn fresh<T: SlotType>(v: T) -> AnyCrdt {
@@ -284,47 +293,50 @@ impl Store {
         let entry = out_entry(&mut outgoing.store.entries, held.as_deref_mut(), key);
         let out = plain::<OrSet>(entry, true).ok()?;
         let dot = state.ctx.advance(replica);
-        // An owned probe: the lookups compare its first eight bytes before the bytes behind
-        // them, where a borrowed one reads the heap bytes of every member it passes (a cache
-        // miss each, in a set of thousands). The state's entry of the member is found once,
-        // read (the dots this add observes) and then written; a new member keeps the probe.
-        let member = Key::from(member);
-        let mine = match set {
-            Some(s) => Member::In(s.0.entries.entry(member)),
-            None => Member::NoSet(member),
-        };
-        let (member, old) = match &mine {
-            Member::In(Entry::Occupied(e)) => (e.key(), Some(e.get())),
-            Member::In(Entry::Vacant(e)) => (e.key(), None),
-            Member::NoSet(m) => (m, None),
-        };
+        // The state's entry of the member, found once: read (the dots this add observes),
+        // then written. In a large set the lookup takes an owned key, which compares its
+        // first eight bytes before the bytes behind them, where a borrowed one reads the heap
+        // bytes of every member it passes (a cache miss each); in a small set, allocating
+        // that key costs more than it saves.
+        let owned = set.as_ref().is_some_and(|s| s.0.entries.len() > OWNED_PROBE_ABOVE).then(|| Key::from(member));
+        let mut set = set;
+        let mine = set.as_deref_mut().and_then(|s| match &owned {
+            Some(k) => s.0.entries.get_mut(k),
+            None => s.0.entries.get_mut(KeyStr::new(member)),
+        });
+        let old = mine.as_deref();
         let added = i64::from(old.is_none_or(|d| d.is_bottom()));
         for (d, _) in old.iter().flat_map(|o| o.0.iter()) {
             outgoing.ctx.insert(*d);
         }
         outgoing.ctx.insert(dot);
         let observed = |d: &Dot| old.is_some_and(|o| o.0.iter().any(|(x, _)| x == d));
+        let new_key = || owned.clone().unwrap_or_else(|| Key::from(member));
         let single = |member: Key| {
             let mut m = DotMap::default();
             m.entries.insert(member, DotSet::single(dot, ()));
             fresh(OrSet(m))
         };
         match out {
-            Some(o) => add_member(o, member, observed, dot, old.is_none()),
-            None => out_insert(&mut outgoing.store.entries, held, key, single(member.clone())),
+            Some(o) => add_member(o, member, owned.as_ref(), new_key, observed, dot, old.is_none()),
+            None => out_insert(&mut outgoing.store.entries, held, key, single(new_key())),
         }
         // The add observed every dot the member had here: it leaves only its own.
         match mine {
-            Member::In(Entry::Occupied(mut e)) => {
-                let dots = &mut e.get_mut().0;
-                dots.clear();
-                dots.push((dot, ()));
+            Some(dots) => {
+                dots.0.clear();
+                dots.0.push((dot, ()));
             }
-            Member::In(Entry::Vacant(e)) => {
-                e.insert(DotSet::single(dot, ()));
-            }
-            Member::NoSet(member) => {
-                state.store.entries.insert(key.clone(), single(member));
+            None => {
+                let member = owned.unwrap_or_else(|| Key::from(member));
+                match set {
+                    Some(s) => {
+                        s.0.entries.insert(member, DotSet::single(dot, ()));
+                    }
+                    None => {
+                        state.store.entries.insert(key.clone(), single(member));
+                    }
+                }
             }
         }
         Some(added)
