@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// SADD through a key handle, straight into the wasm module (no shim), in four workloads: a
+// present member (64 per key), a new member (200 per key), a present member with the outgoing
+// buffer taken every 4,096 adds (as a replica's sync engine drains it), and a new member so.
+// Median ns per add over alternating rounds.
+//
+//   node bench/sadd-ab.mjs                  the build in pkg/web
+//   node bench/sadd-ab.mjs DIR_A DIR_B ...  builds copied from pkg/web (A/B in one run)
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const dirs = process.argv.length > 2 ? process.argv.slice(2) : ["pkg/web"];
+const mods = [];
+for (const d of dirs) {
+  const g = await import(pathToFileURL(resolve(d, "castamere.mjs")).href);
+  g.initSync({ module: readFileSync(resolve(d, "castamere_bg.wasm")) });
+  mods.push(g);
+}
+const KEYS = 1000;
+const N = 200_000;
+const SADD = 1; // the op number of js/core.mjs's typed writes
+const NONE = 0xffffffff;
+const keys = Array.from({ length: KEYS }, (_, i) => `page:${i}:views`);
+const enc = new TextEncoder();
+const fresh = Array.from({ length: N }, (_, i) => enc.encode(`u${i}`));
+const users = Array.from({ length: 50 }, (_, i) => enc.encode(`user${i}`));
+const modes = {
+  present: (i) => fresh[i % 64],
+  new: (i) => fresh[i],
+  "present, drained": (i) => users[i % 50],
+  "new, drained": (i) => fresh[i],
+};
+function one(g, mode) {
+  const s = new g.Store(0, 1);
+  const hs = keys.map((k) => s.intern(k));
+  const ptr = s.scratchPtr();
+  const m = g.wasmMemory();
+  let view = new Uint8Array(m.buffer, ptr, 16);
+  const pick = modes[mode];
+  const drain = mode.endsWith("drained");
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const b = pick(i);
+    if (view.byteLength === 0) view = new Uint8Array(m.buffer, ptr, 16);
+    view.set(b);
+    if (Number.isNaN(s.execHandle(1000, SADD, hs[i % KEYS], b.length, NONE))) throw s.takeError();
+    if (drain && i % 4096 === 0) s.takeDeltas();
+  }
+  const t = performance.now() - t0;
+  s.free();
+  return (t * 1e6) / N;
+}
+const res = dirs.map(() => Object.fromEntries(Object.keys(modes).map((k) => [k, []])));
+for (let r = 0; r < 9; r++) {
+  for (let k = 0; k < mods.length; k++) for (const mode of Object.keys(modes)) res[k][mode].push(one(mods[k], mode));
+}
+const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+dirs.forEach((d, k) =>
+  console.log(
+    `${d}: ${Object.keys(modes)
+      .map((mode) => `${mode} ${med(res[k][mode]).toFixed(0)} ns`)
+      .join(", ")}`,
+  ),
+);
