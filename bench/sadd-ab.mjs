@@ -56,10 +56,7 @@ for (let r = 0; r < 9; r++) {
   for (let k = 0; k < mods.length; k++) for (const mode of Object.keys(modes)) res[k][mode].push(one(mods[k], mode));
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-dirs.forEach((d, k) =>
-  console.log(
-    `${d}: ${Object.keys(modes)
-      .map((mode) => `${mode} ${med(res[k][mode]).toFixed(0)} ns`)
-      .join(", ")}`,
-  ),
-);
+for (const [k, d] of dirs.entries()) {
+  const cells = Object.keys(modes).map((mode) => `${mode} ${med(res[k][mode]).toFixed(0)} ns`);
+  console.log(`${d}: ${cells.join(", ")}`);
+}
