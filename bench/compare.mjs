@@ -61,27 +61,39 @@ function loroOpsPerCall(make) {
   return share;
 }
 
+// Makers of a write fn(i) on a fresh instance, with free() where the library has one (the
+// loop frees each instance after its rounds, so the next reuses its wasm memory).
+const onStore = (write) => () => {
+  const s = new Store({ replicaId: 1 });
+  return Object.assign((i) => write(s, i), { free: () => s.free() });
+};
+const onLoro = (make) => () => {
+  const doc = new LoroDoc();
+  return Object.assign(make(doc.getMap("m")), { doc, free: () => doc.free() });
+};
+// One nested map per hot key under a Loro or Yjs root map: the peers' closest equivalent of a
+// set or a hash.
+const loroMaps = (m) => keys.map((k) => m.setContainer(k, new LoroMap()));
+const yjsMaps = () => {
+  const m = new Y.Doc().getMap("m");
+  return keys.map((k) => {
+    const s = new Y.Map();
+    m.set(k, s);
+    return s;
+  });
+};
+
 // The set adds of the i-th call: the member is pool[i % pool.length], into key i % KEYS.
 function setAdd(pool) {
   const member = (i) => pool[i % pool.length];
   return {
-    castamere: () => {
-      const s = new Store({ replicaId: 1 });
-      return Object.assign((i) => s.sadd(keys[i % KEYS], member(i)), { free: () => s.free() });
-    },
-    loro: () => {
-      const doc = new LoroDoc();
-      const m = doc.getMap("m");
-      const sets = keys.map((k) => m.setContainer(k, new LoroMap()));
-      return Object.assign((i) => sets[i % KEYS].set(member(i), true), { doc, free: () => doc.free() });
-    },
+    castamere: onStore((s, i) => s.sadd(keys[i % KEYS], member(i))),
+    loro: onLoro((m) => {
+      const sets = loroMaps(m);
+      return (i) => sets[i % KEYS].set(member(i), true);
+    }),
     yjs: () => {
-      const m = new Y.Doc().getMap("m");
-      const sets = keys.map((k) => {
-        const s = new Y.Map();
-        m.set(k, s);
-        return s;
-      });
+      const sets = yjsMaps();
       return (i) => sets[i % KEYS].set(member(i), true);
     },
     automerge: () => {
@@ -98,18 +110,15 @@ function setAdd(pool) {
 
 function hotPath() {
   const rows = [];
+  // Its state grows with every call: a fixed count of calls on a fresh instance each round.
+  const newMemberAdds = setAdd(newMembers);
   const ops = {
     "counter increment": {
-      castamere: () => {
-        const s = new Store({ replicaId: 1 });
-        return (i) => s.incr(keys[i % KEYS]);
-      },
-      loro: () => {
-        const doc = new LoroDoc();
-        const m = doc.getMap("m");
+      castamere: onStore((s, i) => s.incr(keys[i % KEYS])),
+      loro: onLoro((m) => {
         const cs = keys.map((k) => m.setContainer(k, new LoroCounter()));
-        return Object.assign((i) => cs[i % KEYS].increment(1), { doc });
-      },
+        return (i) => cs[i % KEYS].increment(1);
+      }),
       yjs: () => {
         const d = new Y.Doc();
         const m = d.getMap("m");
@@ -127,15 +136,8 @@ function hotPath() {
       map: () => mapBaseline.counter(keys),
     },
     "register set": {
-      castamere: () => {
-        const s = new Store({ replicaId: 1 });
-        return (i) => s.set(keys[i % KEYS], written(i));
-      },
-      loro: () => {
-        const doc = new LoroDoc();
-        const m = doc.getMap("m");
-        return Object.assign((i) => m.set(keys[i % KEYS], written(i)), { doc });
-      },
+      castamere: onStore((s, i) => s.set(keys[i % KEYS], written(i))),
+      loro: onLoro((m) => (i) => m.set(keys[i % KEYS], written(i))),
       yjs: () => {
         const m = new Y.Doc().getMap("m");
         return (i) => m.set(keys[i % KEYS], written(i));
@@ -153,25 +155,15 @@ function hotPath() {
     // A present member (64 per key, added again and again; Loro records nothing for those),
     // then members not yet in the set (every library records each add).
     "set add, member present": setAdd(members),
-    "set add, new member": setAdd(newMembers),
+    "set add, new member": newMemberAdds,
     "map field set": {
-      castamere: () => {
-        const s = new Store({ replicaId: 1 });
-        return (i) => s.hset(keys[i % KEYS], members[i % 8], written(i));
-      },
-      loro: () => {
-        const doc = new LoroDoc();
-        const m = doc.getMap("m");
-        const maps = keys.map((k) => m.setContainer(k, new LoroMap()));
-        return Object.assign((i) => maps[i % KEYS].set(members[i % 8], written(i)), { doc });
-      },
+      castamere: onStore((s, i) => s.hset(keys[i % KEYS], members[i % 8], written(i))),
+      loro: onLoro((m) => {
+        const maps = loroMaps(m);
+        return (i) => maps[i % KEYS].set(members[i % 8], written(i));
+      }),
       yjs: () => {
-        const m = new Y.Doc().getMap("m");
-        const maps = keys.map((k) => {
-          const s = new Y.Map();
-          m.set(k, s);
-          return s;
-        });
+        const maps = yjsMaps();
         return (i) => maps[i % KEYS].set(members[i % 8], written(i));
       },
       automerge: () => {
@@ -190,7 +182,7 @@ function hotPath() {
     for (const [lib, make] of Object.entries(libs)) {
       // Automerge gets shorter rounds and batches: it is three orders of magnitude slower.
       const slow = lib === "automerge";
-      if (libs === ops["set add, new member"]) {
+      if (libs === newMemberAdds) {
         r[lib] = Math.round(rateFresh(make, slow ? ADDS_SLOW : ADDS, quick ? 3 : 5));
       } else {
         const fn = make();

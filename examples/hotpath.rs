@@ -1,5 +1,5 @@
 //! Native timing of the store's hot paths (a quick profile aid; the benchmark is bench/).
-//! `cargo run --release --example hotpath [incr|handle|set]`
+//! `cargo run --release --example hotpath [incr|handle|get|sadd|hset|set|saddh]`
 use castamere::Store;
 use std::time::Instant;
 
@@ -80,20 +80,6 @@ fn main() {
             }
         }
         println!("set: {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
-    }
-    if run("saddnew") {
-        // Adds of members not yet present: 200 per key, on a fresh store each round.
-        let members: Vec<String> = (0..200_000).map(|i| format!("u{i}")).collect();
-        let mut total = 0u128;
-        for _ in 0..5 {
-            let mut s = Store::new(1);
-            let t = Instant::now();
-            for (i, m) in members.iter().enumerate() {
-                s.exec(0, &[b"SADD", keys[i % 1000].as_bytes(), m.as_bytes()]).unwrap();
-            }
-            total += t.elapsed().as_nanos();
-        }
-        println!("sadd of a new member: {:.0} ns/op", total as f64 / (5 * members.len()) as f64);
     }
     if run("saddh") {
         // SADD through handles, as the shim's typed writes: present members, then new ones.

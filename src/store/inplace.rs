@@ -115,15 +115,19 @@ fn add_member(
         }
         return;
     }
-    let found = match probe {
-        Some(k) => set.0.entries.get_mut(k),
-        None => set.0.entries.get_mut(KeyStr::new(member)),
-    };
-    match found {
+    match member_dots(set, member, probe) {
         Some(dots) => join(dots),
         None => {
             set.0.entries.insert(key(), DotSet::single(dot, ()));
         }
+    }
+}
+
+/// The dots of `member` in a set, looked up by `probe` (an owned key of it) when there is one.
+fn member_dots<'a>(set: &'a mut OrSet, member: &[u8], probe: Option<&Key>) -> Option<&'a mut DotSet> {
+    match probe {
+        Some(k) => set.0.entries.get_mut(k),
+        None => set.0.entries.get_mut(KeyStr::new(member)),
     }
 }
 
@@ -289,7 +293,7 @@ impl Store {
         }
         let replica = self.replica;
         let Store { state, outgoing, .. } = self;
-        let set = plain::<OrSet>(state.store.entries.get_mut(key), false).ok()?;
+        let mut set = plain::<OrSet>(state.store.entries.get_mut(key), false).ok()?;
         let entry = out_entry(&mut outgoing.store.entries, held.as_deref_mut(), key);
         let out = plain::<OrSet>(entry, true).ok()?;
         let dot = state.ctx.advance(replica);
@@ -299,11 +303,7 @@ impl Store {
         // bytes of every member it passes (a cache miss each); in a small set, allocating
         // that key costs more than it saves.
         let owned = set.as_ref().is_some_and(|s| s.0.entries.len() > OWNED_PROBE_ABOVE).then(|| Key::from(member));
-        let mut set = set;
-        let mine = set.as_deref_mut().and_then(|s| match &owned {
-            Some(k) => s.0.entries.get_mut(k),
-            None => s.0.entries.get_mut(KeyStr::new(member)),
-        });
+        let mine = set.as_deref_mut().and_then(|s| member_dots(s, member, owned.as_ref()));
         let old = mine.as_deref();
         let added = i64::from(old.is_none_or(|d| d.is_bottom()));
         for (d, _) in old.iter().flat_map(|o| o.0.iter()) {
