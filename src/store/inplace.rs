@@ -298,46 +298,58 @@ impl Store {
         let out = plain::<OrSet>(entry, true).ok()?;
         let dot = state.ctx.advance(replica);
         // The state's entry of the member, found once: read (the dots this add observes),
-        // then written. In a large set the lookup takes an owned key, which compares its
+        // then written. In a large set it is a map entry of an owned key, which compares its
         // first eight bytes before the bytes behind them, where a borrowed one reads the heap
-        // bytes of every member it passes (a cache miss each); in a small set, allocating
-        // that key costs more than it saves.
-        let owned = set.as_ref().is_some_and(|s| s.0.entries.len() > OWNED_PROBE_ABOVE).then(|| Key::from(member));
-        let mine = set.as_deref_mut().and_then(|s| member_dots(s, member, owned.as_ref()));
-        let old = mine.as_deref();
+        // bytes of every member it passes (a cache miss each), and which a new member keeps
+        // (one search instead of two). In a small set, allocating that key costs more than it
+        // saves: a borrowed lookup, and a second search for a new member.
+        let large = set.as_ref().is_some_and(|s| s.0.entries.len() > OWNED_PROBE_ABOVE);
+        let (mut entry, mut mine) = (None, None);
+        match set.as_deref_mut() {
+            Some(s) if large => entry = Some(s.0.entries.entry(Key::from(member))),
+            Some(s) => mine = s.0.entries.get_mut(KeyStr::new(member)),
+            None => {}
+        }
+        let old = match &entry {
+            Some(Entry::Occupied(e)) => Some(e.get()),
+            _ => mine.as_deref(),
+        };
+        let probe = entry.as_ref().map(|e| e.key());
         let added = i64::from(old.is_none_or(|d| d.is_bottom()));
         for (d, _) in old.iter().flat_map(|o| o.0.iter()) {
             outgoing.ctx.insert(*d);
         }
         outgoing.ctx.insert(dot);
         let observed = |d: &Dot| old.is_some_and(|o| o.0.iter().any(|(x, _)| x == d));
-        let new_key = || owned.clone().unwrap_or_else(|| Key::from(member));
+        let new_key = || probe.cloned().unwrap_or_else(|| Key::from(member));
         let single = |member: Key| {
             let mut m = DotMap::default();
             m.entries.insert(member, DotSet::single(dot, ()));
             fresh(OrSet(m))
         };
         match out {
-            Some(o) => add_member(o, member, owned.as_ref(), new_key, observed, dot, old.is_none()),
+            Some(o) => add_member(o, member, probe, new_key, observed, dot, old.is_none()),
             None => out_insert(&mut outgoing.store.entries, held, key, single(new_key())),
         }
         // The add observed every dot the member had here: it leaves only its own.
-        match mine {
-            Some(dots) => {
-                dots.0.clear();
-                dots.0.push((dot, ()));
+        let own = |dots: &mut DotSet| {
+            dots.0.clear();
+            dots.0.push((dot, ()));
+        };
+        match (entry, mine) {
+            (Some(Entry::Occupied(mut e)), _) => own(e.get_mut()),
+            (Some(Entry::Vacant(e)), _) => {
+                e.insert(DotSet::single(dot, ()));
             }
-            None => {
-                let member = owned.unwrap_or_else(|| Key::from(member));
-                match set {
-                    Some(s) => {
-                        s.0.entries.insert(member, DotSet::single(dot, ()));
-                    }
-                    None => {
-                        state.store.entries.insert(key.clone(), single(member));
-                    }
+            (None, Some(dots)) => own(dots),
+            (None, None) => match set {
+                Some(s) => {
+                    s.0.entries.insert(Key::from(member), DotSet::single(dot, ()));
                 }
-            }
+                None => {
+                    state.store.entries.insert(key.clone(), single(Key::from(member)));
+                }
+            },
         }
         Some(added)
     }
