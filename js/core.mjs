@@ -19,10 +19,19 @@ export function rethrow(e) {
   throw e;
 }
 
+// Where random replica ids come from: the runtime's crypto.getRandomValues, unless the runtime
+// entry installs a source that is cheaper at a cold start (js/node.mjs does).
+let fillRandom = (words) => crypto.getRandomValues(words);
+
+/** Replaces the source of random replica ids: `fill(words)` fills a Uint32Array. */
+export function setRandomSource(fill) {
+  fillRandom = fill;
+}
+
 /** A random 64-bit replica id (never 0). Every process start must use a new one. */
 export function randomReplicaId() {
   const w = new Uint32Array(2);
-  crypto.getRandomValues(w);
+  fillRandom(w);
   const id = (BigInt(w[0]) << 32n) | BigInt(w[1]);
   return id === 0n ? 1n : id;
 }

@@ -1,7 +1,12 @@
 // The Store from JavaScript: replies, errors, typed methods, deltas between replicas.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { CastamereError, Store, wasmMemoryBytes } from "castamere";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
 test("exec returns Redis-shaped replies as JavaScript values", () => {
   const s = new Store({ replicaId: 1 });
@@ -71,6 +76,37 @@ test("replica ids are the integers from 0 to 2^64 - 1, in every form", () => {
   }
   const ids = new Set(Array.from({ length: 200 }, () => new Store().replicaId));
   assert.equal(ids.size, 200, "random replica ids repeat");
+});
+
+// A fresh Node process that counts reads of globalThis.crypto, makes stores with random ids
+// and prints what it saw; `noDevice` makes opening /dev/urandom fail, as where there is none.
+function randomIdsInFreshProcess(noDevice) {
+  const code = `
+    import fs from "node:fs";
+    let reads = 0;
+    const webCrypto = globalThis.crypto;
+    Object.defineProperty(globalThis, "crypto", { get: () => (reads++, webCrypto) });
+    const open = fs.openSync;
+    fs.openSync = (path, ...rest) => {
+      if (${noDevice} && String(path) === "/dev/urandom") throw new Error("ENOENT: no /dev/urandom here");
+      return open(path, ...rest);
+    };
+    const { Store } = await import("castamere");
+    const ids = Array.from({ length: 50 }, () => new Store().replicaId);
+    console.log(JSON.stringify({ reads, ids }));`;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", code], { cwd: root, encoding: "utf8" });
+  return JSON.parse(out);
+}
+
+test("random replica ids in Node come from /dev/urandom, and from web crypto where it cannot be read", () => {
+  const device = randomIdsInFreshProcess(false);
+  const other = randomIdsInFreshProcess(false);
+  const fallback = randomIdsInFreshProcess(true);
+  assert.equal(device.reads, 0, "web crypto was loaded for a replica id");
+  assert.ok(fallback.reads >= 50, `web crypto read ${fallback.reads} times for 50 ids without the device`);
+  const all = [...device.ids, ...other.ids, ...fallback.ids];
+  assert.equal(new Set(all).size, 150, "random replica ids repeat across processes");
+  for (const id of all) assert.notEqual(BigInt(id), 0n);
 });
 
 test("deltas carry writes between replicas, which converge", () => {
