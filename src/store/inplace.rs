@@ -156,15 +156,18 @@ enum Spot<'a> {
     Absent,
 }
 
-/// The spot of `field` in a value that may be absent; `Err` when the value is not a plain hash
-/// or the field not a plain string. `fill` as in [`AnyCrdt::plain_mut`], for hash and field.
-fn field_spot<'a>(v: Option<&'a mut AnyCrdt>, field: &KeyStr, fill: bool) -> std::result::Result<Spot<'a>, ()> {
-    let Some(v) = v else { return Ok(Spot::Absent) };
-    let h = v.plain_mut::<AnyMap>(fill).ok_or(())?;
-    if !h.0.entries.contains_key(field) {
-        return Ok(Spot::Hash(h));
+/// Calls `k` with the spot of `field` in a value that may be absent, found in one search of
+/// the hash. `None`, without calling `k`, when the value is not a plain hash or the field not
+/// a plain string. `fill` as in [`AnyCrdt::plain_mut`], for hash and field. (A continuation,
+/// because a function returning the spot would have to search the hash twice: once to learn
+/// whether the field is there, then for the borrow it returns.)
+fn with_field_spot<R>(v: Option<&mut AnyCrdt>, field: &KeyStr, fill: bool, k: impl FnOnce(Spot<'_>) -> R) -> Option<R> {
+    let Some(v) = v else { return Some(k(Spot::Absent)) };
+    let h = v.plain_mut::<AnyMap>(fill)?;
+    match h.0.entries.get_mut(field) {
+        Some(f) => Some(k(Spot::Reg(f.plain_mut::<LwwReg>(fill)?))),
+        None => Some(k(Spot::Hash(h))),
     }
-    h.0.entries.get_mut(field).and_then(|f| f.plain_mut::<LwwReg>(fill)).map(Spot::Reg).ok_or(())
 }
 
 /// A key's entry of the outgoing buffer: in the buffer's map, or `held` beside it (an
@@ -377,43 +380,53 @@ impl Store {
         let fs = KeyStr::new(field);
         let Store { state, outgoing, clock, .. } = self;
         // The state's field, then the buffer's (where removal markers may stand for the hash
-        // or the field); nothing has changed when either has another shape.
-        let mine = field_spot(state.store.entries.get_mut(key), fs, false).ok()?;
-        let entry = out_entry(&mut outgoing.store.entries, held.as_deref_mut(), key);
-        let theirs = field_spot(entry, fs, true).ok()?;
-        let current: Option<&LwwReg> = match &mine {
-            Spot::Reg(r) => Some(&**r),
-            _ => None,
-        };
-        let created = i64::from(current.is_none_or(|r| r.0.is_bottom()));
-        let ts = clock.tick(now_ms, current.map_or(0, |r| r.max_ts()));
-        let dot = state.ctx.advance(replica);
-        for (d, _) in current.iter().flat_map(|r| r.0 .0.iter()) {
-            outgoing.ctx.insert(*d);
-        }
-        outgoing.ctx.insert(dot);
-        let observed = |d: &Dot| current.is_some_and(|r| r.0 .0.iter().any(|(o, _)| o == d));
-        let single = || fresh(LwwReg(DotFun::single(dot, Stamped { ts, value: value.to_vec() })));
-        let single_hash = || {
-            let mut m = DotMap::default();
-            m.entries.insert(Key::from(field), single());
-            fresh(AnyMap::from_dotmap(m))
-        };
-        match theirs {
-            Spot::Reg(r) => write_register(r, observed, dot, ts, value),
-            Spot::Hash(h) => {
-                h.0.entries.insert(Key::from(field), single());
+        // or the field); nothing has changed when either has another shape. A new hash goes
+        // in after the spot that found it absent is done with the map it would go into.
+        let (mut state_hash, mut out_hash) = (None, None);
+        let created = with_field_spot(state.store.entries.get_mut(key), fs, false, |mine| {
+            let entry = out_entry(&mut outgoing.store.entries, held.as_deref_mut(), key);
+            let created = with_field_spot(entry, fs, true, |theirs| {
+                let current: Option<&LwwReg> = match &mine {
+                    Spot::Reg(r) => Some(&**r),
+                    _ => None,
+                };
+                let created = i64::from(current.is_none_or(|r| r.0.is_bottom()));
+                let ts = clock.tick(now_ms, current.map_or(0, |r| r.max_ts()));
+                let dot = state.ctx.advance(replica);
+                for (d, _) in current.iter().flat_map(|r| r.0 .0.iter()) {
+                    outgoing.ctx.insert(*d);
+                }
+                outgoing.ctx.insert(dot);
+                let observed = |d: &Dot| current.is_some_and(|r| r.0 .0.iter().any(|(o, _)| o == d));
+                let single = || fresh(LwwReg(DotFun::single(dot, Stamped { ts, value: value.to_vec() })));
+                let single_hash = || {
+                    let mut m = DotMap::default();
+                    m.entries.insert(Key::from(field), single());
+                    fresh(AnyMap::from_dotmap(m))
+                };
+                match theirs {
+                    Spot::Reg(r) => write_register(r, observed, dot, ts, value),
+                    Spot::Hash(h) => {
+                        h.0.entries.insert(Key::from(field), single());
+                    }
+                    Spot::Absent => out_hash = Some(single_hash()),
+                }
+                match mine {
+                    Spot::Reg(r) => write_register(r, |_| true, dot, ts, value),
+                    Spot::Hash(h) => {
+                        h.0.entries.insert(Key::from(field), single());
+                    }
+                    Spot::Absent => state_hash = Some(single_hash()),
+                }
+                created
+            })?;
+            if let Some(v) = out_hash.take() {
+                out_insert(&mut outgoing.store.entries, held, key, v);
             }
-            Spot::Absent => out_insert(&mut outgoing.store.entries, held, key, single_hash()),
-        }
-        match mine {
-            Spot::Reg(r) => write_register(r, |_| true, dot, ts, value),
-            Spot::Hash(h) => {
-                h.0.entries.insert(Key::from(field), single());
-            }
-            Spot::Absent => {
-                state.store.entries.insert(key.clone(), single_hash());
-            }
+            Some(created)
+        })??;
+        if let Some(v) = state_hash {
+            state.store.entries.insert(key.clone(), v);
         }
         Some(created)
     }
