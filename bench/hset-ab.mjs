@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// HSET through a key handle, straight into the wasm module (no shim): 8 fields per key over
+// 1,000 keys, each field's value changing every 8,000 writes, plain and with the outgoing
+// buffer taken every 4,096 writes (as a replica's sync engine drains it). Median ns per write
+// over alternating rounds.
+//
+//   node bench/hset-ab.mjs                  the build in pkg/web
+//   node bench/hset-ab.mjs DIR_A DIR_B ...  builds copied from pkg/web (A/B in one run)
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const dirs = process.argv.length > 2 ? process.argv.slice(2) : ["pkg/web"];
+const mods = [];
+for (const d of dirs) {
+  const g = await import(pathToFileURL(resolve(d, "castamere.mjs")).href);
+  g.initSync({ module: readFileSync(resolve(d, "castamere_bg.wasm")) });
+  mods.push(g);
+}
+const KEYS = 1000;
+const N = 400_000;
+const HSET = 3; // the op number of js/core.mjs's typed writes
+const keys = Array.from({ length: KEYS }, (_, i) => `page:${i}:views`);
+const enc = new TextEncoder();
+const fields = Array.from({ length: 8 }, (_, i) => enc.encode(`u${i}`));
+const values = [enc.encode("Rains of Castamere"), enc.encode("The Lannister debts")];
+const modes = ["plain", "drained"];
+function one(g, mode) {
+  const s = new g.Store(0, 1);
+  const hs = keys.map((k) => s.intern(k));
+  const ptr = s.scratchPtr();
+  const m = g.wasmMemory();
+  let view = new Uint8Array(m.buffer, ptr, 64);
+  const drain = mode === "drained";
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const f = fields[i % 8];
+    const v = values[Math.floor(i / 8000) % 2];
+    if (view.byteLength === 0) view = new Uint8Array(m.buffer, ptr, 64);
+    view.set(f);
+    view.set(v, f.length);
+    if (Number.isNaN(s.execHandle(1000, HSET, hs[i % KEYS], f.length, v.length))) throw s.takeError();
+    if (drain && i % 4096 === 0) s.takeDeltas();
+  }
+  const t = performance.now() - t0;
+  s.free();
+  return (t * 1e6) / N;
+}
+const res = dirs.map(() => Object.fromEntries(modes.map((k) => [k, []])));
+for (let r = 0; r < 9; r++) {
+  for (let k = 0; k < mods.length; k++) for (const mode of modes) res[k][mode].push(one(mods[k], mode));
+}
+const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+for (const [k, d] of dirs.entries()) {
+  const cells = modes.map((mode) => `${mode} ${med(res[k][mode]).toFixed(0)} ns`);
+  console.log(`${d}: ${cells.join(", ")}`);
+}
