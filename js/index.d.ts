@@ -263,7 +263,10 @@ export declare class OriginClient {
   send(payload: Uint8Array): Promise<Uint8Array>;
 }
 
-/** A random replica id (never 0). */
+/**
+ * A random 64-bit replica id (never 0): on Node read from `/dev/urandom` where it can be,
+ * elsewhere (and as the fallback) from `crypto.getRandomValues`.
+ */
 export declare function randomReplicaId(): bigint;
 
 // ---------------------------------------------------------------- application logic
