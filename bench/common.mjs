@@ -1,6 +1,7 @@
-// What the benchmark scripts share: the rate loop, and a plain JS Map doing the bookkeeping a
+// What the benchmark scripts share: the rate loop, a plain JS Map doing the bookkeeping a
 // replica does for each write (the value, plus the pending delta it must ship; the pending
-// map is cleared every 4,096 operations, as a sync engine takes its buffer).
+// map is cleared every 4,096 operations, as a sync engine takes its buffer), and the harness
+// of the module A/B scripts (loadBuilds, alternate).
 
 /** Operations per second of fn(i) over about `ms` milliseconds, best of 3 rounds. */
 export function rate(fn, ms, batch = 1000) {
@@ -140,4 +141,36 @@ export async function startRelayProcess(secret, args = []) {
 export function percentile(xs, p) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/**
+ * The wasm module builds named by `dirs` (copies of pkg/web; pkg/web when none), each loaded
+ * and initialised, for an A/B of the module alone: [{ dir, glue }].
+ */
+export async function loadBuilds(dirs) {
+  const { readFileSync } = await import("node:fs");
+  const { resolve } = await import("node:path");
+  const { pathToFileURL } = await import("node:url");
+  const builds = [];
+  for (const dir of dirs.length > 0 ? dirs : ["pkg/web"]) {
+    const glue = await import(pathToFileURL(resolve(dir, "castamere.mjs")).href);
+    glue.initSync({ module: readFileSync(resolve(dir, "castamere_bg.wasm")) });
+    builds.push({ dir, glue });
+  }
+  return builds;
+}
+
+/**
+ * Prints, per build, the median of `one(glue, mode)` (ns per call) for each mode, over
+ * `rounds` rounds in which builds and modes alternate, so that all see the same machine.
+ */
+export function alternate(builds, modes, one, rounds = 9) {
+  const res = builds.map(() => Object.fromEntries(modes.map((m) => [m, []])));
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, { glue }] of builds.entries()) for (const m of modes) res[k][m].push(one(glue, m));
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  for (const [k, { dir }] of builds.entries()) {
+    console.log(`${dir}: ${modes.map((m) => `${m} ${median(res[k][m]).toFixed(0)} ns`).join(", ")}`);
+  }
 }

@@ -6,17 +6,9 @@
 //
 //   node bench/hset-ab.mjs                  the build in pkg/web
 //   node bench/hset-ab.mjs DIR_A DIR_B ...  builds copied from pkg/web (A/B in one run)
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { alternate, loadBuilds } from "./common.mjs";
 
-const dirs = process.argv.length > 2 ? process.argv.slice(2) : ["pkg/web"];
-const mods = [];
-for (const d of dirs) {
-  const g = await import(pathToFileURL(resolve(d, "castamere.mjs")).href);
-  g.initSync({ module: readFileSync(resolve(d, "castamere_bg.wasm")) });
-  mods.push(g);
-}
+const builds = await loadBuilds(process.argv.slice(2));
 const KEYS = 1000;
 const N = 400_000;
 const HSET = 3; // the op number of js/core.mjs's typed writes
@@ -24,7 +16,6 @@ const keys = Array.from({ length: KEYS }, (_, i) => `page:${i}:views`);
 const enc = new TextEncoder();
 const fields = Array.from({ length: 8 }, (_, i) => enc.encode(`u${i}`));
 const values = [enc.encode("Rains of Castamere"), enc.encode("The Lannister debts")];
-const modes = ["plain", "drained"];
 function one(g, mode) {
   const s = new g.Store(0, 1);
   const hs = keys.map((k) => s.intern(k));
@@ -46,12 +37,4 @@ function one(g, mode) {
   s.free();
   return (t * 1e6) / N;
 }
-const res = dirs.map(() => Object.fromEntries(modes.map((k) => [k, []])));
-for (let r = 0; r < 9; r++) {
-  for (let k = 0; k < mods.length; k++) for (const mode of modes) res[k][mode].push(one(mods[k], mode));
-}
-const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-for (const [k, d] of dirs.entries()) {
-  const cells = modes.map((mode) => `${mode} ${med(res[k][mode]).toFixed(0)} ns`);
-  console.log(`${d}: ${cells.join(", ")}`);
-}
+alternate(builds, ["plain", "drained"], one);

@@ -6,17 +6,9 @@
 //
 //   node bench/sadd-ab.mjs                  the build in pkg/web
 //   node bench/sadd-ab.mjs DIR_A DIR_B ...  builds copied from pkg/web (A/B in one run)
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { alternate, loadBuilds } from "./common.mjs";
 
-const dirs = process.argv.length > 2 ? process.argv.slice(2) : ["pkg/web"];
-const mods = [];
-for (const d of dirs) {
-  const g = await import(pathToFileURL(resolve(d, "castamere.mjs")).href);
-  g.initSync({ module: readFileSync(resolve(d, "castamere_bg.wasm")) });
-  mods.push(g);
-}
+const builds = await loadBuilds(process.argv.slice(2));
 const KEYS = 1000;
 const N = 200_000;
 const SADD = 1; // the op number of js/core.mjs's typed writes
@@ -51,12 +43,4 @@ function one(g, mode) {
   s.free();
   return (t * 1e6) / N;
 }
-const res = dirs.map(() => Object.fromEntries(Object.keys(modes).map((k) => [k, []])));
-for (let r = 0; r < 9; r++) {
-  for (let k = 0; k < mods.length; k++) for (const mode of Object.keys(modes)) res[k][mode].push(one(mods[k], mode));
-}
-const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-for (const [k, d] of dirs.entries()) {
-  const cells = Object.keys(modes).map((mode) => `${mode} ${med(res[k][mode]).toFixed(0)} ns`);
-  console.log(`${d}: ${cells.join(", ")}`);
-}
+alternate(builds, Object.keys(modes), one);
