@@ -26,11 +26,12 @@ const usage = `usage:
   castamere scenario [--duration 25] [--rate N] [--pages N] [--wan-ms 80] [--no-anchor] [--json FILE]
 The secret may also come from CASTAMERE_SECRET, the replica's token from CASTAMERE_TOKEN.`;
 
-/** On SIGTERM or SIGINT: says what it does, closes the server gracefully, exits. */
+/** On SIGTERM or SIGINT: says what it does, closes the server gracefully, says so, exits. */
 function closeOnSignal(name, what, server) {
   const stop = async (signal) => {
     console.error(`[${name}] ${signal}: ${what}`);
     await server.close();
+    console.error(`[${name}] closed`);
     process.exit(0);
   };
   process.on("SIGTERM", stop);

@@ -50,7 +50,17 @@ const steps = [
     // thread, Node 20 can deadlock when a process exits while one waits for a garbage
     // collection (nodejs/node#54918; seen here about once in ten exits of an
     // allocation-heavy script), and a test file whose process never exits stalls the run.
-    args: ["--no-concurrent-recompilation", "--test", "--test-reporter=tap", "--test-concurrency=2", ...jsTests],
+    // A file gets 5 minutes (each takes under 30 s here): one that never ends, say because a
+    // failed test left a store open, is stopped and reported with the results it buffered,
+    // where Node 20 would otherwise wait for it without printing them.
+    args: [
+      "--no-concurrent-recompilation",
+      "--test",
+      "--test-reporter=tap",
+      "--test-concurrency=2",
+      "--test-timeout=300000",
+      ...jsTests,
+    ],
     count: nodeTests,
   },
   { name: "biome check", cmd: "npx", args: ["biome", "check", "."] },

@@ -40,6 +40,17 @@ async function value(url, key) {
   const r = await fetch(`${url}/v1/keys/${encodeURIComponent(key)}`, { headers: auth });
   return r.status === 404 ? null : (await r.json()).value;
 }
+/** Several keys as of one moment: read from one snapshot, where one GET per key could see a
+ * batch land between two of them. */
+async function valuesAtOnce(url, keys) {
+  const r = await fetch(`${url}/v1/snapshot`, { headers: auth });
+  assert.equal(r.status, 200);
+  const reader = new Replica(0, 999, { originIntervalMs: 3_600_000 });
+  reader.start(1);
+  reader.pollTransmits();
+  reader.handleMessage(2, new Uint8Array(await r.arrayBuffer()));
+  return keys.map((k) => reader.exec(["GET", k], 3));
+}
 const post = (url, body, headers = {}) =>
   fetch(`${url}/v1/batches`, {
     method: "POST",
@@ -65,7 +76,7 @@ function batcher(id) {
   };
 }
 
-test("SIGKILL in the middle of a stream of batches: acknowledged batches survive whole, the rest are resent", async () => {
+test("SIGKILL in the middle of a stream of batches: acknowledged batches survive whole, the rest are resent", async (t) => {
   const db = join(dir, "kill.sqlite");
   let origin = await startOriginProcess(db);
   const writer = await open({
@@ -74,6 +85,8 @@ test("SIGKILL in the middle of a stream of batches: acknowledged batches survive
     origin: origin.url,
     config: { bootstrapBudgetMs: 50, originIntervalMs: 3_600_000, originRetryMs: 50 },
   });
+  // Closed even when an assertion fails: an open store keeps this file's process alive.
+  t.after(() => writer.close());
   const rounds = 40;
   let acked = 0;
   let killedAt = -1;
@@ -89,9 +102,9 @@ test("SIGKILL in the middle of a stream of batches: acknowledged batches survive
       const f = await flushing;
       if (f.acked) acked = i;
       // Restarted on the same file: everything acknowledged is there, nothing is half-applied.
+      // The writer resends the unacknowledged batch meanwhile, so both keys come from one read.
       origin = await startOriginProcess(db, origin.port);
-      const views = (await value(origin.url, "views")) ?? 0;
-      const last = Number((await value(origin.url, "last-round")) ?? 0);
+      const [views, last] = (await valuesAtOnce(origin.url, ["views", "last-round"])).map((v) => Number(v ?? 0));
       assert.ok(views >= acked * 100, `acknowledged rounds missing: ${views} < ${acked * 100}`);
       assert.equal(views % 100, 0, "a batch was half-applied");
       assert.equal(last, views / 100, "the two keys of one batch disagree");
@@ -124,6 +137,7 @@ test("the same batch twice, out of order, or after a restart counts once", async
   for (const b of [b1, b1, b2, b2, b1]) assert.equal((await post(origin.url, b)).status, 200);
   assert.equal(await value(origin.url, "n"), 15);
   await stop(origin.child);
+  assert.match(origin.child.output(), /\[origin\] SIGTERM: finishing requests\n\[origin\] closed\n/);
   origin = await startOriginProcess(db, origin.port);
   for (const b of [b2, b1]) assert.equal((await post(origin.url, b)).status, 200);
   assert.equal(await value(origin.url, "n"), 15);
@@ -163,12 +177,13 @@ test("malformed, truncated, wrong-tenant and oversized bodies get a 4xx and chan
   await stop(origin.child);
 });
 
-test("a cold replica with no live peer loads the origin's snapshot; the change feed reports batches", async () => {
+test("a cold replica with no live peer loads the origin's snapshot; the change feed reports batches", async (t) => {
   const db = join(dir, "feed.sqlite");
   const origin = await startOriginProcess(db);
   const events = [];
   const feed = await fetch(`${origin.url}/v1/changes`, { headers: auth });
   const reader = feed.body.getReader();
+  t.after(() => reader.cancel());
   const reading = (async () => {
     let text = "";
     while (!text.includes("event: batch")) {
@@ -178,14 +193,19 @@ test("a cold replica with no live peer loads the origin's snapshot; the change f
     }
     events.push(text);
   })();
-  const a = await open({ relay: relay.url, token, origin: origin.url, config: { bootstrapBudgetMs: 50 } });
+  // A cold start waits half its budget for a peer, then gives the origin one more budget to
+  // answer; with 60 ms the snapshot sometimes came too late on a loaded machine.
+  const config = { bootstrapBudgetMs: 600 };
+  const a = await open({ relay: relay.url, token, origin: origin.url, config });
+  t.after(() => a.close());
   a.hset("page:ned", { body: "Winter is coming", editor: "arya" });
   a.incrBy("page:ned:views", 42);
   assert.equal((await a.flush({ to: "origin" })).acked, true);
   await a.close();
   await reading;
   assert.match(events[0], /"key":"page:ned:views","type":"counter","value":42/);
-  const b = await open({ relay: relay.url, token, origin: origin.url, config: { bootstrapBudgetMs: 60 } });
+  const b = await open({ relay: relay.url, token, origin: origin.url, config });
+  t.after(() => b.close());
   assert.deepEqual(b.synced, { peers: 0, fromOrigin: true, complete: true });
   assert.equal(b.get("page:ned:views"), 42);
   assert.equal(b.hget("page:ned", "editor"), "arya");

@@ -69,7 +69,7 @@ test("a token for one tenant never sees another tenant's traffic", async () => {
   for (const c of [a, b, a2]) c.ws.close();
 });
 
-test("oversized, malformed and flooding connections are cut; the relay keeps serving", async () => {
+test("oversized, malformed and flooding connections are cut; the relay keeps serving", async (t) => {
   const token = mintToken(secret, { tenant: "wiki", region: "eu" });
   const big = await connect(`replica=10&token=${token}`);
   const bigClosed = closed(big.ws);
@@ -94,6 +94,8 @@ test("oversized, malformed and flooding connections are cut; the relay keeps ser
   // Everyone else is still served: two replicas converge through the relay.
   const a = await open({ relay: relay.url, token, config: { bootstrapBudgetMs: 100 } });
   const b = await open({ relay: relay.url, token, config: { bootstrapBudgetMs: 100 } });
+  // Closed even when an assertion fails: an open store keeps this file's process alive.
+  t.after(() => Promise.all([a.close(), b.close()]));
   await a.exec(["INCRBY", "k", "3"], { ack: "region" });
   assert.equal(b.get("k"), 3);
   await a.close();

@@ -26,6 +26,7 @@ export function startProcess(args, ready = /listening on/) {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
+    child.output = () => out;
     const timer = setTimeout(() => reject(new Error(`castamere ${args[0]} did not start: ${out}`)), 10_000);
     const onData = (d) => {
       out += d;
@@ -53,10 +54,29 @@ export async function startRelayProcess(secret, port) {
   return { child, port: p, url: `ws://127.0.0.1:${p}` };
 }
 
-export function stop(child, signal = "SIGTERM") {
-  return new Promise((resolve) => {
+/**
+ * Sends `signal` and resolves once the process exited. A process still there `graceMs` later
+ * is killed; that is an error unless it had said it closed (`castamere` commands print
+ * `[name] closed` once shut down): Node 20 can hang on its way out after that
+ * (nodejs/node#54918), and the test goes on.
+ */
+export function stop(child, signal = "SIGTERM", graceMs = 10_000) {
+  return new Promise((resolve, reject) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once("exit", () => resolve());
+    let stuck = false;
+    const timer = setTimeout(() => {
+      stuck = true;
+      child.kill("SIGKILL");
+    }, graceMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      const said = child.output?.() ?? "";
+      if (!stuck) resolve();
+      else if (/\] closed/.test(said)) {
+        process.stderr.write(`pid ${child.pid} closed on ${signal} but did not exit; killed it\n`);
+        resolve();
+      } else reject(new Error(`pid ${child.pid} did not close within ${graceMs} ms of ${signal}: ${said}`));
+    });
     child.kill(signal);
   });
 }
