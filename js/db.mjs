@@ -464,6 +464,12 @@ export class Db extends Commands {
       const waiters = this._welcomeWaiters;
       this._welcomeWaiters = [];
       for (const w of waiters) w();
+      // Opening with no other replica connected: no peer can answer, so the cold start asks
+      // the origin now rather than after half its budget.
+      if (!this._opened && this._connected.size === 0 && this.origin && !this._closed) {
+        this._w.alone(Date.now());
+        this._drain();
+      }
       // Back after a disconnection with no session waiting: catch up with the region at once.
       if (waiters.length === 0 && this._needResync && this._opened && !this._closed && !this._suspended) {
         this._resync(this.options.config?.bootstrapBudgetMs ?? 300).catch(() => {});

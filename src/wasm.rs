@@ -481,6 +481,12 @@ impl WasmReplica {
         self.0.sync(now_ms(now), now_ms(budget_ms));
     }
 
+    /// No other replica is connected to the region: a cold start asks the origin at once
+    /// (see `Replica::alone`).
+    pub fn alone(&mut self, now: f64) {
+        self.0.alone(now_ms(now));
+    }
+
     /// An anti-entropy session after the connection was down: asks one of `connected` (the
     /// decimal ids the relay reports connected; others are ignored) for what this replica misses.
     pub fn resync(&mut self, now: f64, budget_ms: f64, connected: Vec<String>) {

@@ -503,6 +503,21 @@ impl Replica {
         self.check_session(now);
     }
 
+    /// The transport reports that no other replica is connected to the region (the relay's
+    /// welcome listed none). A cold session that has heard from no peer then asks the origin
+    /// at once, instead of waiting half its budget for answers that cannot come, and ends as
+    /// soon as the snapshot is in. Otherwise nothing changes.
+    pub fn alone(&mut self, now: u64) {
+        self.tick(now);
+        let Some(s) = self.session.as_mut() else { return };
+        if !s.cold || s.asked_origin || !s.replied.is_empty() {
+            return;
+        }
+        s.settle_at = s.settle_at.min(now);
+        self.ask_origin(now);
+        self.check_session(now);
+    }
+
     /// Runs an anti-entropy session after this replica's connection to the region was down
     /// (suspended between Worker requests, frozen past the relay's patience, or dropped): it
     /// cannot know what the region said meanwhile, so it asks one of `connected` (the peers the
@@ -1305,13 +1320,17 @@ impl Replica {
         }
         // No peer answered within half the budget: a cold replica asks the origin.
         if s.cold && !s.asked_origin && s.replied.is_empty() && now >= s.started + (s.deadline - s.started) / 2 {
-            if let Some(s) = self.session.as_mut() {
-                s.asked_origin = true;
-                // The origin is farther than the region: give its answer one more budget.
-                s.deadline = s.deadline.max(now + (s.deadline - s.started));
-            }
-            self.send(Destination::Origin, Message::SnapshotRequest { from: self.id });
+            self.ask_origin(now);
         }
+    }
+
+    /// The running session asks the origin for a snapshot, and gives its answer one more
+    /// budget (the origin is farther than the region).
+    fn ask_origin(&mut self, now: u64) {
+        let Some(s) = self.session.as_mut() else { return };
+        s.asked_origin = true;
+        s.deadline = s.deadline.max(now + (s.deadline - s.started));
+        self.send(Destination::Origin, Message::SnapshotRequest { from: self.id });
     }
 
     fn check_handoff(&mut self) {
