@@ -484,7 +484,8 @@ export class Db extends Commands {
 
 /**
  * Opens a replica of the region: connects to the relay, runs the compulsory anti-entropy
- * session (falling back to an origin snapshot when no peer answers), and resolves to the
+ * session (falling back to an origin snapshot when no peer answers within half the bootstrap
+ * budget, or at once when the relay reports no other replica connected), and resolves to the
  * networked store.
  *
  *   const db = await open({ relay: "ws://127.0.0.1:7400", token, region, origin })

@@ -230,7 +230,8 @@ export declare class Db extends Commands {
 
 /**
  * Opens a replica of the region: connects to the relay, runs the compulsory anti-entropy
- * session (an origin snapshot when no peer answers), and resolves to the networked store.
+ * session (an origin snapshot when no peer answers within half the bootstrap budget, or at
+ * once when the relay reports no other replica connected), and resolves to the networked store.
  */
 export declare function open(options: OpenOptions): Promise<Db>;
 

@@ -15,7 +15,9 @@
 //   onStatus(status, detail)            "open", "closed" (with the reason), "refused"
 //   onControl({ type, peers | peer })   "welcome" with the replicas connected now, then
 //                                       "join" / "leave"; after a reconnection the replica
-//                                       asks one of them for what it missed
+//                                       asks one of them for what it missed, and a welcome
+//                                       listing nobody sends a cold start to the origin at
+//                                       once (so list every replica that may answer)
 //
 // Payloads are opaque castamere bytes; the transport never looks inside.
 import { directFrame, parseIncoming, publishFrame, TOPICS } from "./relay/frames.mjs";
