@@ -92,28 +92,25 @@ export const mapBaseline = {
   },
 };
 
-/** A free TCP port on loopback. */
-export async function freePort() {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 /**
- * `castamere <command> --port P --quiet ...args` in its own process on a free port, once it
- * says it is listening: `{ port, proc }`.
+ * `castamere <command> --port 0 --quiet ...args` in its own process, once it says where it
+ * listens: `{ port, proc }`. (A port found free beforehand can be taken before the server
+ * binds it; the server's own word cannot.)
  */
 export async function startCli(command, args) {
   const { spawn } = await import("node:child_process");
-  const port = await freePort();
-  const proc = spawn(process.execPath, ["js/cli.mjs", command, "--port", String(port), "--quiet", ...args], {
+  const proc = spawn(process.execPath, ["js/cli.mjs", command, "--port", "0", "--quiet", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  await new Promise((resolve) => proc.stdout.once("data", resolve));
+  let out = "";
+  const port = await new Promise((resolve, reject) => {
+    proc.once("exit", (code) => reject(new Error(`castamere ${command} exited with ${code}`)));
+    proc.stdout.on("data", (d) => {
+      out += d;
+      const url = out.match(/\b(?:ws|http):\/\/[\d.]+:(\d+)/);
+      if (url) resolve(Number(url[1]));
+    });
+  });
   return { port, proc };
 }
 

@@ -9,7 +9,6 @@
 // writes an HTML report (and --json). Wide-area delays are simulated (--wan-ms) and labeled so.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,15 +34,11 @@ const DEFAULTS = {
   anchor: true,
 };
 
-function freePort() {
-  return new Promise((r) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => r(p));
-    });
-  });
-}
-
+/**
+ * Starts `file` and resolves once it printed a line matching `ready`, with `child.url` set to
+ * the first address it printed. Servers start on `--port 0` and say where they listen: a port
+ * found free beforehand can be taken by another process before the server binds it.
+ */
 function startProcess(file, args, ready) {
   return new Promise((resolveStart, reject) => {
     const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -53,6 +48,7 @@ function startProcess(file, args, ready) {
       out += d;
       if (ready.test(out)) {
         clearTimeout(timer);
+        child.url = out.match(/\b(?:ws|http):\/\/[\d.]+:\d+/)?.[0];
         resolveStart(child);
       }
     });
@@ -125,68 +121,51 @@ export async function runScenario(flags = {}) {
   let pool;
   try {
     // --- the servers
-    const relayPort = await freePort();
-    const originPort = await freePort();
-    const appPort = await freePort();
-    children.push(
-      await startProcess(
-        cli,
-        ["relay", "--port", String(relayPort), "--secret", secret, "--quiet", "--max-messages-per-second", "100000"],
-        /listening on/,
-      ),
+    const relayProcess = await startProcess(
+      cli,
+      ["relay", "--port", "0", "--secret", secret, "--quiet", "--max-messages-per-second", "100000"],
+      /listening on/,
     );
-    children.push(
-      await startProcess(
-        cli,
-        [
-          "origin",
-          "--port",
-          String(originPort),
-          "--db",
-          join(tmp, "origin.sqlite"),
-          "--secret",
-          secret,
-          "--tenant",
-          "wiki",
-          "--simulated-delay-ms",
-          String(o.wanMs),
-          "--quiet",
-        ],
-        /listening on/,
-      ),
+    children.push(relayProcess);
+    const originProcess = await startProcess(
+      cli,
+      [
+        "origin",
+        "--port",
+        "0",
+        "--db",
+        join(tmp, "origin.sqlite"),
+        "--secret",
+        secret,
+        "--tenant",
+        "wiki",
+        "--simulated-delay-ms",
+        String(o.wanMs),
+        "--quiet",
+      ],
+      /listening on/,
     );
-    children.push(
-      await startProcess(
-        join(root, "js/scenario/origin-app.mjs"),
-        [
-          "--port",
-          String(appPort),
-          "--db",
-          join(tmp, "origin-app.sqlite"),
-          "--jwt-secret",
-          jwtSecret,
-          "--wan-ms",
-          String(o.wanMs),
-        ],
-        /listening on/,
-      ),
+    children.push(originProcess);
+    const appProcess = await startProcess(
+      join(root, "js/scenario/origin-app.mjs"),
+      ["--port", "0", "--db", join(tmp, "origin-app.sqlite"), "--jwt-secret", jwtSecret, "--wan-ms", String(o.wanMs)],
+      /listening on/,
     );
-    const relay = `ws://127.0.0.1:${relayPort}`;
-    const origin = `http://127.0.0.1:${originPort}`;
+    children.push(appProcess);
+    const relay = relayProcess.url;
+    const origin = originProcess.url;
     // A long-lived regional replica beside the relay (`castamere replica`), unless --no-anchor.
     let anchor = null;
     if (o.anchor) {
-      const anchorPort = await freePort();
-      children.push(
-        await startProcess(
-          cli,
-          ["replica", "--relay", relay, "--token", token, "--origin", origin, "--port", String(anchorPort), "--quiet"],
-          /running/,
-        ),
+      const anchorProcess = await startProcess(
+        cli,
+        ["replica", "--relay", relay, "--token", token, "--origin", origin, "--port", "0", "--quiet"],
+        /running/,
       );
-      anchor = `http://127.0.0.1:${anchorPort}`;
+      children.push(anchorProcess);
+      anchor = anchorProcess.url;
     }
-    const originApp = `http://127.0.0.1:${appPort}`;
+    const originApp = appProcess.url;
     const auth = { authorization: `Bearer ${token}` };
 
     pool = new Pool({

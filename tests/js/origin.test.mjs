@@ -8,7 +8,7 @@ import { open } from "castamere";
 import { startRelay } from "castamere/relay";
 import { mintToken } from "castamere/token";
 import { initSync, Origin, Replica } from "../../pkg/web/castamere.mjs";
-import { eventually, freePort, startProcess, stop } from "./support/processes.mjs";
+import { eventually, startProcess, stop } from "./support/processes.mjs";
 
 // The wasm module's own bindings (the package bundles its own copy), for batches cut by hand.
 initSync({ module: readFileSync(new URL("../../pkg/web/castamere_bg.wasm", import.meta.url)) });
@@ -28,11 +28,20 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startOriginProcess(db, port) {
-  const p = port ?? (await freePort());
-  const child = await startProcess(["origin", "--port", String(p), "--db", db, "--secret", secret, "--tenant", "wiki"]);
+async function startOriginProcess(db, port = 0) {
+  const child = await startProcess([
+    "origin",
+    "--port",
+    String(port),
+    "--db",
+    db,
+    "--secret",
+    secret,
+    "--tenant",
+    "wiki",
+  ]);
   children.push(child);
-  return { child, port: p, url: `http://127.0.0.1:${p}` };
+  return { child, port: child.port, url: child.url };
 }
 
 const auth = { authorization: `Bearer ${token}` };

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { open } from "castamere";
 import { mintToken } from "castamere/token";
-import { eventually, freePort, startProcess, startRelayProcess, stop } from "./support/processes.mjs";
+import { eventually, startProcess, startRelayProcess, stop } from "./support/processes.mjs";
 
 const secret = "anchor-test-secret";
 const token = mintToken(secret, { tenant: "wiki", region: "the-twins" });
@@ -18,12 +18,11 @@ const config = { bootstrapBudgetMs: 1_000 };
 
 test("a regional replica acknowledges, serves a cold start, reports, and hands off on SIGTERM", async () => {
   const relay = await startRelayProcess(secret);
-  const originPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "castamere-anchor-"));
   const origin = await startProcess([
     "origin",
     "--port",
-    String(originPort),
+    "0",
     "--db",
     join(dir, "origin.sqlite"),
     "--secret",
@@ -31,13 +30,12 @@ test("a regional replica acknowledges, serves a cold start, reports, and hands o
     "--tenant",
     "wiki",
   ]);
-  const originUrl = `http://127.0.0.1:${originPort}`;
-  const port = await freePort();
+  const originUrl = origin.url;
   const anchor = await startProcess(
-    ["replica", "--relay", relay.url, "--token", token, "--origin", originUrl, "--port", String(port)],
+    ["replica", "--relay", relay.url, "--token", token, "--origin", originUrl, "--port", "0"],
     /running/,
   );
-  const base = `http://127.0.0.1:${port}`;
+  const base = anchor.url;
   let writer;
   let cold;
   try {

@@ -1,25 +1,17 @@
 // Test helpers: real relay/origin processes and replica processes on loopback.
 import { fork, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const cli = join(root, "js/cli.mjs");
 
-/** A free TCP port on loopback. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `castamere <args>` and resolves once it printed a line matching `ready`. */
+/**
+ * Starts `castamere <args>` and resolves once it printed a line matching `ready`. The child's
+ * `url` and `port` are those of the first address it printed: start servers on `--port 0` and
+ * read them there, since a port found free beforehand can be taken by another process before
+ * the server binds it.
+ */
 export function startProcess(args, ready = /listening on/) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args, ...(process.env.CASTAMERE_TEST_LOGS ? [] : ["--quiet"])], {
@@ -33,6 +25,8 @@ export function startProcess(args, ready = /listening on/) {
       if (ready.test(out)) {
         clearTimeout(timer);
         child.stdout.off("data", onData);
+        child.url = out.match(/\b(?:ws|http):\/\/[\d.]+:\d+/)?.[0];
+        child.port = child.url && Number(new URL(child.url).port);
         resolve(child);
       }
     };
@@ -48,10 +42,9 @@ export function startProcess(args, ready = /listening on/) {
   });
 }
 
-export async function startRelayProcess(secret, port) {
-  const p = port ?? (await freePort());
-  const child = await startProcess(["relay", "--port", String(p), "--secret", secret]);
-  return { child, port: p, url: `ws://127.0.0.1:${p}` };
+export async function startRelayProcess(secret, port = 0) {
+  const child = await startProcess(["relay", "--port", String(port), "--secret", secret]);
+  return { child, port: child.port, url: child.url };
 }
 
 /**
