@@ -2,7 +2,8 @@
 // A replica's cold open on an idle machine: open() against a relay and an awake regional
 // replica (both in this process, on loopback), then one write and its handoff, six times.
 // Then the first replica of an empty region: open() with only the origin to load from, beside
-// the origin's snapshot fetched directly (the baseline), six times each, in alternation.
+// the origin's snapshot fetched directly (the baseline), six times each, in alternation; and
+// open() there with no origin configured.
 // The scenario's cold starts (npm start) add a new process and the contention of many
 // starting at once; this is castamere's own part.
 //   node bench/open.mjs [--budget MS]
@@ -80,6 +81,19 @@ console.log(
   `  median open ${median(opens).toFixed(1)} ms = ${(median(opens) / median(raws)).toFixed(1)}× ` +
     `the direct snapshot fetch (${median(raws).toFixed(1)} ms)`,
 );
+
+// The same, with no origin configured: nobody at all to ask.
+console.log(`\nthe first replica of an empty region with no origin, bootstrap budget ${budget} ms`);
+const lone = [];
+for (let i = 0; i < 6; i++) {
+  await empty();
+  const t0 = performance.now();
+  const db = await open({ relay: url, token, config: { bootstrapBudgetMs: budget } });
+  lone.push(performance.now() - t0);
+  console.log(`  open ${lone.at(-1).toFixed(1)} ms (${db.synced.complete ? "complete" : "budget ran out"})`);
+  await db.close();
+}
+console.log(`  median open ${median(lone).toFixed(1)} ms`);
 await origin.close();
 rmSync(dir, { recursive: true, force: true });
 await relay.close();

@@ -312,7 +312,9 @@ export class Db extends Commands {
   async _open() {
     this.transport.connect();
     const budget = this.options.config?.bootstrapBudgetMs ?? 300;
-    const p = this._wait((e) => e.type === "synced", budget + 2000, "start");
+    // A safety net: the session itself ends within twice its budget (half of it for the
+    // region, then one more budget for the origin's answer).
+    const p = this._wait((e) => e.type === "synced", 2 * budget + 2000, "start");
     this._w.start(Date.now());
     this._drain();
     const r = await p;
@@ -465,9 +467,9 @@ export class Db extends Commands {
       this._welcomeWaiters = [];
       for (const w of waiters) w();
       // Opening with no other replica connected: no peer can answer, so the cold start asks
-      // the origin now rather than after half its budget.
-      if (!this._opened && this._connected.size === 0 && this.origin && !this._closed) {
-        this._w.alone(Date.now());
+      // the origin now rather than after half its budget, or ends now without one.
+      if (!this._opened && this._connected.size === 0 && !this._closed) {
+        this._w.alone(Date.now(), this.origin !== null);
         this._drain();
       }
       // Back after a disconnection with no session waiting: catch up with the region at once.
@@ -485,13 +487,20 @@ export class Db extends Commands {
 /**
  * Opens a replica of the region: connects to the relay, runs the compulsory anti-entropy
  * session (falling back to an origin snapshot when no peer answers within half the bootstrap
- * budget, or at once when the relay reports no other replica connected), and resolves to the
- * networked store.
+ * budget, or at once when the relay reports no other replica connected; without an origin, a
+ * replica alone in its region ends the session at once), and resolves to the networked store.
+ * If it fails, it closes what it opened.
  *
  *   const db = await open({ relay: "ws://127.0.0.1:7400", token, region, origin })
  */
 export async function open(options) {
   const db = new Db(options);
-  db.synced = await db._open();
+  try {
+    db.synced = await db._open();
+  } catch (e) {
+    // The caller gets no store to close: do not leave its connection and timers behind.
+    await db.close();
+    throw e;
+  }
   return db;
 }

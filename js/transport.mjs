@@ -17,7 +17,8 @@
 //                                       "join" / "leave"; after a reconnection the replica
 //                                       asks one of them for what it missed, and a welcome
 //                                       listing nobody sends a cold start to the origin at
-//                                       once (so list every replica that may answer)
+//                                       once, or ends it without one (so list every replica
+//                                       that may answer)
 //
 // Payloads are opaque castamere bytes; the transport never looks inside.
 import { directFrame, parseIncoming, publishFrame, TOPICS } from "./relay/frames.mjs";

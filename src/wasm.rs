@@ -481,10 +481,10 @@ impl WasmReplica {
         self.0.sync(now_ms(now), now_ms(budget_ms));
     }
 
-    /// No other replica is connected to the region: a cold start asks the origin at once
-    /// (see `Replica::alone`).
-    pub fn alone(&mut self, now: f64) {
-        self.0.alone(now_ms(now));
+    /// No other replica is connected to the region: a cold start asks the origin at once,
+    /// or ends now without one (see `Replica::alone`).
+    pub fn alone(&mut self, now: f64, has_origin: bool) {
+        self.0.alone(now_ms(now), has_origin);
     }
 
     /// An anti-entropy session after the connection was down: asks one of `connected` (the

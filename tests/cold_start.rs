@@ -1,6 +1,6 @@
 //! Contract: a cold replica asks the region first and the origin only when no peer answered
 //! within half its budget; told that no other replica is connected (`alone`), it asks the
-//! origin at once and ends as soon as the snapshot is in.
+//! origin at once and ends as soon as the snapshot is in, or, without an origin, ends at once.
 #![cfg(not(target_arch = "wasm32"))]
 
 #[path = "support/pair.rs"]
@@ -93,13 +93,13 @@ fn alone_in_the_region_a_cold_start_asks_the_origin_at_once_and_ends_with_its_an
     let mut r = cold(1);
     r.start(0);
     assert_eq!(serve(&mut r, &mut origin, 0), 0, "the region is asked first");
-    r.alone(3);
+    r.alone(3, true);
     assert_eq!(serve(&mut r, &mut origin, 4), 1, "one snapshot request");
     assert_eq!(synced(&mut r), Some((0, true, true)), "ends with the snapshot, before settling");
     assert!(!r.is_syncing());
     assert_eq!(views(&r), Reply::Int(7));
     // Said again, or after the session: nothing more goes out.
-    r.alone(5);
+    r.alone(5, true);
     assert_eq!(serve(&mut r, &mut origin, 5), 0);
 }
 
@@ -114,7 +114,7 @@ fn alone_changes_nothing_once_a_peer_answered_or_for_a_warm_replica() {
     a.start(1);
     deliver(&mut a, &mut b, 1);
     assert!(deliver(&mut b, &mut a, 1) >= 1, "b answers");
-    a.alone(2);
+    a.alone(2, true);
     assert_eq!(serve(&mut a, &mut origin, 2), 0, "a peer answered: no snapshot request");
 
     // A warm replica's session is not a cold start.
@@ -128,6 +128,30 @@ fn alone_changes_nothing_once_a_peer_answered_or_for_a_warm_replica() {
         serve(&mut w, &mut origin, now);
     }
     w.sync(now, BUDGET);
-    w.alone(now + 1);
+    w.alone(now + 1, true);
     assert_eq!(serve(&mut w, &mut origin, now + 1), 0, "a warm session asks no snapshot");
+}
+
+#[test]
+fn alone_without_an_origin_a_cold_start_ends_at_once_having_nobody_to_ask() {
+    let mut r = cold(1);
+    r.start(0);
+    let mut origin = Origin::new(Limits::default());
+    assert_eq!(synced(&mut r), None);
+    r.alone(3, false);
+    assert_eq!(synced(&mut r), Some((0, false, true)));
+    assert!(!r.is_syncing());
+    assert_eq!(serve(&mut r, &mut origin, 3), 0, "no origin request");
+    // Without the word from the transport, it waits: half its budget, then one more budget
+    // for an origin that never answers.
+    let mut r = cold(2);
+    r.start(0);
+    let mut now = 0;
+    while r.is_syncing() {
+        now += 1;
+        r.handle_timeout(now);
+        while r.poll_transmit().is_some() {}
+    }
+    assert_eq!(now, BUDGET / 2 + BUDGET);
+    assert_eq!(synced(&mut r), Some((0, false, false)));
 }

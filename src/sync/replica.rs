@@ -181,6 +181,9 @@ struct Session {
     asked_peer: bool,
     /// Peers in `wait_for` must answer even if they are not (yet) live members.
     strict: bool,
+    /// The transport reported nobody else connected and there is no origin to ask: a cold
+    /// session has nobody to hear from, and ends without.
+    alone: bool,
 }
 
 impl Session {
@@ -199,6 +202,7 @@ impl Session {
             cold,
             asked_peer: false,
             strict: false,
+            alone: false,
         }
     }
 }
@@ -504,17 +508,22 @@ impl Replica {
     }
 
     /// The transport reports that no other replica is connected to the region (the relay's
-    /// welcome listed none). A cold session that has heard from no peer then asks the origin
-    /// at once, instead of waiting half its budget for answers that cannot come, and ends as
-    /// soon as the snapshot is in. Otherwise nothing changes.
-    pub fn alone(&mut self, now: u64) {
+    /// welcome listed none). A cold session that has heard from no peer then stops waiting
+    /// half its budget for answers that cannot come: with an origin (`has_origin`) it asks
+    /// it at once and ends as soon as the snapshot is in; without one it ends now, having
+    /// nobody to ask. Otherwise nothing changes.
+    pub fn alone(&mut self, now: u64, has_origin: bool) {
         self.tick(now);
         let Some(s) = self.session.as_mut() else { return };
         if !s.cold || s.asked_origin || !s.replied.is_empty() {
             return;
         }
         s.settle_at = s.settle_at.min(now);
-        self.ask_origin(now);
+        if has_origin {
+            self.ask_origin(now);
+        } else {
+            s.alone = true;
+        }
         self.check_session(now);
     }
 
@@ -1310,7 +1319,7 @@ impl Replica {
         let nothing_missing =
             s.replied.values().all(|m| m.iter().all(|&(src, v)| src == self.id || v <= self.delivered(src)));
         let answered = s.wait_for.iter().all(|p| s.replied.contains_key(p) || (!s.strict && !self.live.contains(p)));
-        let heard = !s.replied.is_empty() || s.from_origin || !s.cold;
+        let heard = !s.replied.is_empty() || s.from_origin || !s.cold || s.alone;
         let done = now >= s.settle_at && answered && nothing_missing && heard;
         if done || now >= s.deadline {
             let ev = Event::Synced { peers: s.replied.len(), from_origin: s.from_origin, complete: done };

@@ -83,6 +83,40 @@ test("two replicas over a custom transport: sessions settle, write concerns reso
   }
 });
 
+test("a welcome listing nobody ends a cold start without an origin at once; one listing a silent peer does not", async (t) => {
+  const hub = new Hub();
+  let t0 = Date.now();
+  const a = await open({ transport: (h) => hub.transport(h), config: { bootstrapBudgetMs: 4_000 } });
+  t.after(() => a.close());
+  assert.ok(Date.now() - t0 < 2_000, `a cold start alone in the region took ${Date.now() - t0} ms`);
+  assert.deepEqual(a.synced, { peers: 0, fromOrigin: false, complete: true });
+  await a.close();
+  // A connected replica that never answers: the session waits for it, up to its budget.
+  hub.members.set("99", { onMessage() {}, onControl() {} });
+  t0 = Date.now();
+  const b = await open({ transport: (h) => hub.transport(h), config: { bootstrapBudgetMs: 300 } });
+  t.after(() => b.close());
+  assert.ok(Date.now() - t0 >= 150, `the session ended after ${Date.now() - t0} ms`);
+  assert.deepEqual(b.synced, { peers: 0, fromOrigin: false, complete: false });
+});
+
+test("an open() that fails closes what it opened: the caller has no store to close", async () => {
+  let closed = 0;
+  const failing = () => ({
+    open: false,
+    connect() {
+      throw new Error("the broker is unreachable");
+    },
+    publish() {},
+    direct() {},
+    close() {
+      closed++;
+    },
+  });
+  await assert.rejects(open({ transport: failing, config: { bootstrapBudgetMs: 50 } }), /the broker is unreachable/);
+  assert.equal(closed, 1);
+});
+
 test("open({ transport }) must be a function, and says so", async () => {
   await assert.rejects(open({ transport: {} }), { code: "ERR", message: /takes a function/ });
 });
