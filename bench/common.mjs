@@ -94,24 +94,12 @@ export const mapBaseline = {
 
 /**
  * `castamere <command> --port 0 --quiet ...args` in its own process, once it says where it
- * listens: `{ port, proc }`. (A port found free beforehand can be taken before the server
- * binds it; the server's own word cannot.)
+ * listens (the tests' startProcess, which reads the address from that line): `{ port, proc }`.
  */
 export async function startCli(command, args) {
-  const { spawn } = await import("node:child_process");
-  const proc = spawn(process.execPath, ["js/cli.mjs", command, "--port", "0", "--quiet", ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  const port = await new Promise((resolve, reject) => {
-    proc.once("exit", (code) => reject(new Error(`castamere ${command} exited with ${code}`)));
-    proc.stdout.on("data", (d) => {
-      out += d;
-      const url = out.match(/\b(?:ws|http):\/\/[\d.]+:(\d+)/);
-      if (url) resolve(Number(url[1]));
-    });
-  });
-  return { port, proc };
+  const { startProcess } = await import("../tests/js/support/processes.mjs");
+  const proc = await startProcess([command, "--port", "0", ...args]);
+  return { port: proc.port, proc };
 }
 
 /**
@@ -126,12 +114,8 @@ export async function startRelayProcess(secret, args = []) {
     const line = text.split("\n").find((l) => l.startsWith(`${name}${labels} `));
     return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
   };
-  const stop = () =>
-    new Promise((resolve) => {
-      proc.once("exit", resolve);
-      proc.kill("SIGTERM");
-    });
-  return { url: `ws://127.0.0.1:${port}`, port, metric, stop };
+  const { stop } = await import("../tests/js/support/processes.mjs");
+  return { url: proc.url, port, metric, stop: () => stop(proc) };
 }
 
 /** The p-th percentile of `xs`. */
@@ -170,4 +154,22 @@ export function alternate(builds, modes, one, rounds = 9) {
   for (const [k, { dir }] of builds.entries()) {
     console.log(`${dir}: ${modes.map((m) => `${m} ${median(res[k][m]).toFixed(0)} ns`).join(", ")}`);
   }
+}
+
+/**
+ * A module Store (replica 1) of `glue` with `keys` interned, for driving `execHandle` straight:
+ * `{ store, handles, scratch() }`, where `scratch()` is a view of the first `bytes` bytes of
+ * the store's scratch buffer, made again when wasm memory grew (which detaches the old one).
+ */
+export function handleStore(glue, keys, bytes) {
+  const store = new glue.Store(0, 1);
+  const handles = keys.map((k) => store.intern(k));
+  const ptr = store.scratchPtr();
+  const memory = glue.wasmMemory();
+  let view = new Uint8Array(memory.buffer, ptr, bytes);
+  const scratch = () => {
+    if (view.byteLength === 0) view = new Uint8Array(memory.buffer, ptr, bytes);
+    return view;
+  };
+  return { store, handles, scratch };
 }

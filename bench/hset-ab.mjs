@@ -6,7 +6,7 @@
 //
 //   node bench/hset-ab.mjs                  the build in pkg/web
 //   node bench/hset-ab.mjs DIR_A DIR_B ...  builds copied from pkg/web (A/B in one run)
-import { alternate, loadBuilds } from "./common.mjs";
+import { alternate, handleStore, loadBuilds } from "./common.mjs";
 
 const builds = await loadBuilds(process.argv.slice(2));
 const KEYS = 1000;
@@ -17,17 +17,13 @@ const enc = new TextEncoder();
 const fields = Array.from({ length: 8 }, (_, i) => enc.encode(`u${i}`));
 const values = [enc.encode("Rains of Castamere"), enc.encode("The Lannister debts")];
 function one(g, mode) {
-  const s = new g.Store(0, 1);
-  const hs = keys.map((k) => s.intern(k));
-  const ptr = s.scratchPtr();
-  const m = g.wasmMemory();
-  let view = new Uint8Array(m.buffer, ptr, 64);
+  const { store: s, handles: hs, scratch } = handleStore(g, keys, 64);
   const drain = mode === "drained";
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     const f = fields[i % 8];
     const v = values[Math.floor(i / 8000) % 2];
-    if (view.byteLength === 0) view = new Uint8Array(m.buffer, ptr, 64);
+    const view = scratch();
     view.set(f);
     view.set(v, f.length);
     if (Number.isNaN(s.execHandle(1000, HSET, hs[i % KEYS], f.length, v.length))) throw s.takeError();

@@ -6,7 +6,7 @@
 //
 //   node bench/sadd-ab.mjs                  the build in pkg/web
 //   node bench/sadd-ab.mjs DIR_A DIR_B ...  builds copied from pkg/web (A/B in one run)
-import { alternate, loadBuilds } from "./common.mjs";
+import { alternate, handleStore, loadBuilds } from "./common.mjs";
 
 const builds = await loadBuilds(process.argv.slice(2));
 const KEYS = 1000;
@@ -24,18 +24,13 @@ const modes = {
   "new, drained": (i) => fresh[i],
 };
 function one(g, mode) {
-  const s = new g.Store(0, 1);
-  const hs = keys.map((k) => s.intern(k));
-  const ptr = s.scratchPtr();
-  const m = g.wasmMemory();
-  let view = new Uint8Array(m.buffer, ptr, 16);
+  const { store: s, handles: hs, scratch } = handleStore(g, keys, 16);
   const pick = modes[mode];
   const drain = mode.endsWith("drained");
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     const b = pick(i);
-    if (view.byteLength === 0) view = new Uint8Array(m.buffer, ptr, 16);
-    view.set(b);
+    scratch().set(b);
     if (Number.isNaN(s.execHandle(1000, SADD, hs[i % KEYS], b.length, NONE))) throw s.takeError();
     if (drain && i % 4096 === 0) s.takeDeltas();
   }

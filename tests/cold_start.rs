@@ -7,9 +7,9 @@
 mod pair;
 
 use castamere::store::Limits;
-use castamere::sync::{Config, Destination, Event, Origin, Replica};
+use castamere::sync::{Config, Destination, Origin, Replica};
 use castamere::Reply;
-use pair::{deliver, run_pair};
+use pair::{deliver, drop_all, last_synced as synced, run_pair, views};
 
 const BUDGET: u64 = 300;
 
@@ -52,20 +52,6 @@ fn serve(r: &mut Replica, origin: &mut Origin, now: u64) -> usize {
         n += 1;
     }
     n
-}
-
-fn synced(r: &mut Replica) -> Option<(usize, bool, bool)> {
-    let mut out = None;
-    while let Some(e) = r.poll_event() {
-        if let Event::Synced { peers, from_origin, complete } = e {
-            out = Some((peers, from_origin, complete));
-        }
-    }
-    out
-}
-
-fn views(r: &Replica) -> Reply {
-    r.store().exec_read(&[b"GET", b"views"]).expect("GET")
 }
 
 #[test]
@@ -150,7 +136,7 @@ fn alone_without_an_origin_a_cold_start_ends_at_once_having_nobody_to_ask() {
     while r.is_syncing() {
         now += 1;
         r.handle_timeout(now);
-        while r.poll_transmit().is_some() {}
+        drop_all(&mut r);
     }
     assert_eq!(now, BUDGET / 2 + BUDGET);
     assert_eq!(synced(&mut r), Some((0, false, false)));

@@ -6,22 +6,12 @@
 #[path = "support/pair.rs"]
 mod pair;
 
-use castamere::sync::{Config, Destination, Event, Replica};
+use castamere::sync::{Config, Destination, Replica};
 use castamere::Reply;
-use pair::{deliver, drop_all, run_pair};
+use pair::{deliver, drop_all, last_synced, run_pair, views};
 
 fn synced(r: &mut Replica) -> Option<(usize, bool)> {
-    let mut out = None;
-    while let Some(e) = r.poll_event() {
-        if let Event::Synced { peers, complete, .. } = e {
-            out = Some((peers, complete));
-        }
-    }
-    out
-}
-
-fn views(r: &Replica) -> Reply {
-    r.store().exec_read(&[b"GET", b"views"]).expect("GET")
+    last_synced(r).map(|(peers, _, complete)| (peers, complete))
 }
 
 /// Two replicas that met, then `b` lost its connection while `a` kept writing.

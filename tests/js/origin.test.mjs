@@ -58,7 +58,9 @@ async function valuesAtOnce(url, keys) {
   reader.start(1);
   reader.pollTransmits();
   reader.handleMessage(2, new Uint8Array(await r.arrayBuffer()));
-  return keys.map((k) => reader.exec(["GET", k], 3));
+  const values = keys.map((k) => reader.exec(["GET", k], 3));
+  reader.free();
+  return values;
 }
 const post = (url, body, headers = {}) =>
   fetch(`${url}/v1/batches`, {

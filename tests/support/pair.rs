@@ -1,7 +1,8 @@
 //! Helpers for tests that wire replicas by hand: a lossless, instant relay between two.
 #![allow(dead_code)]
 
-use castamere::sync::{Destination, Replica};
+use castamere::sync::{Destination, Event, Replica};
+use castamere::Reply;
 
 /// Moves every transmit of `from` to `to` (through the relay), dropping origin traffic and
 /// messages addressed to anyone else (a replica's echo to itself among them); returns how many
@@ -37,4 +38,21 @@ pub fn run_pair(a: &mut Replica, b: &mut Replica, mut now: u64, until: u64, step
         now += step;
     }
     now
+}
+
+/// The last `Synced` among `r`'s pending events, as `(peers, from_origin, complete)`; the
+/// events are consumed.
+pub fn last_synced(r: &mut Replica) -> Option<(usize, bool, bool)> {
+    let mut out = None;
+    while let Some(e) = r.poll_event() {
+        if let Event::Synced { peers, from_origin, complete } = e {
+            out = Some((peers, from_origin, complete));
+        }
+    }
+    out
+}
+
+/// `GET views` on `r`.
+pub fn views(r: &Replica) -> Reply {
+    r.store().exec_read(&[b"GET", b"views"]).expect("GET")
 }
