@@ -79,7 +79,7 @@ export class Db extends Commands {
       const handlers = {
         replicaId: this._w.replicaId,
         onMessage: (f) => t === this.transport && this._onMessage(f),
-        onStatus: (s, why) => t === this.transport && this._onStatus(s, why),
+        onStatus: (s, why, code) => t === this.transport && this._onStatus(s, why, code),
         onControl: (m) => t === this.transport && this._onControl(m),
       };
       const t = o.transport
@@ -310,16 +310,24 @@ export class Db extends Commands {
   }
 
   async _open() {
-    this.transport.connect();
     const budget = this.options.config?.bootstrapBudgetMs ?? 300;
     // A safety net: the session itself ends within twice its budget (half of it for the
     // region, then one more budget for the origin's answer).
     const p = this._wait((e) => e.type === "synced", 2 * budget + 2000, "start");
-    this._w.start(Date.now());
-    this._drain();
-    const r = await p;
-    this._opened = true;
-    return r;
+    p.catch(() => {}); // when the relay refuses first, the session's end no longer matters
+    const refused = new Promise((_, reject) => {
+      this._refuseOpen = reject;
+    });
+    try {
+      this.transport.connect();
+      this._w.start(Date.now());
+      this._drain();
+      const r = await Promise.race([p, refused]);
+      this._opened = true;
+      return r;
+    } finally {
+      this._refuseOpen = null;
+    }
   }
 
   // -------------------------------------------------------------------- the pump
@@ -449,9 +457,13 @@ export class Db extends Commands {
     this._drain();
   }
 
-  _onStatus(status, why) {
+  _onStatus(status, why, code) {
     if (status === "refused") {
-      this._emit("error", new CastamereError(`ECONNREFUSED the relay refused the connection: ${why}`, "ECONNREFUSED"));
+      const e = new CastamereError(`ECONNREFUSED the relay refused the connection: ${why}`, "ECONNREFUSED");
+      this._emit("error", e);
+      // While opening, the caller waits on open(), with no listener yet: a refusal that
+      // retrying cannot mend (4xx: the token, the tenant, the request) fails it.
+      if (code >= 400 && code < 500) this._refuseOpen?.(e);
     } else if (status === "closed") {
       this._welcomed = false;
       this._connected.clear();
@@ -489,7 +501,8 @@ export class Db extends Commands {
  * session (falling back to an origin snapshot when no peer answers within half the bootstrap
  * budget, or at once when the relay reports no other replica connected; without an origin, a
  * replica alone in its region ends the session at once), and resolves to the networked store.
- * If it fails, it closes what it opened.
+ * It rejects with ECONNREFUSED and the relay's reason when the relay refuses the connection
+ * with a 4xx (a bad, expired or wrong-tenant token); if it fails, it closes what it opened.
  *
  *   const db = await open({ relay: "ws://127.0.0.1:7400", token, region, origin })
  */

@@ -232,8 +232,9 @@ export declare class Db extends Commands {
  * Opens a replica of the region: connects to the relay, runs the compulsory anti-entropy
  * session (an origin snapshot when no peer answers within half the bootstrap budget, or at
  * once when the relay reports no other replica connected; without an origin, a replica alone
- * in its region ends the session at once), and resolves to the networked store. If it fails,
- * it closes what it opened.
+ * in its region ends the session at once), and resolves to the networked store. It rejects
+ * with ECONNREFUSED and the relay's reason when the relay refuses the connection with a 4xx
+ * (a bad, expired or wrong-tenant token); if it fails, it closes what it opened.
  */
 export declare function open(options: OpenOptions): Promise<Db>;
 

@@ -12,7 +12,9 @@
 //                                       a direct message must not overtake earlier ones
 //   transport.close()                   stop for good
 //   onMessage({ from, payload })        every payload from another replica (or itself)
-//   onStatus(status, detail)            "open", "closed" (with the reason), "refused"
+//   onStatus(status, detail, code)      "open", "closed" (with the reason), "refused" (with
+//                                       the reason and the HTTP status: a 4xx while opening
+//                                       fails open(), since retrying cannot help)
 //   onControl({ type, peers | peer })   "welcome" with the replicas connected now, then
 //                                       "join" / "leave"; after a reconnection the replica
 //                                       asks one of them for what it missed, and a welcome
@@ -79,7 +81,7 @@ export class RelayTransport {
     // The `ws` package shows why an upgrade was refused; browsers and workerd do not.
     ws.on?.("unexpected-response", (_req, res) => {
       const reason = res.headers["x-castamere-reason"] ?? `HTTP ${res.statusCode}`;
-      this.o.onStatus?.("refused", reason);
+      this.o.onStatus?.("refused", reason, res.statusCode);
       if (res.statusCode === 401) this.refused = reason;
     });
     ws.addEventListener("open", () => {

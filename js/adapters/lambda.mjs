@@ -88,7 +88,12 @@ export function lambdaHandler(app, options) {
       return db;
     }
     opening ??= open({ ...dbOptions, config: { ...dbOptions.config, bootstrapBudgetMs: syncBudgetMs } });
-    db = await opening;
+    try {
+      db = await opening;
+    } catch (e) {
+      opening = null; // the next invocation tries again
+      throw e;
+    }
     stats.coldStarts++;
     return db;
   }

@@ -53,10 +53,14 @@ class Metrics {
   }
 }
 
+const STATUS_TEXT = { 400: "Bad Request", 401: "Unauthorized", 503: "Service Unavailable" };
+
+/** Refuses an upgrade: 4xx when the request is at fault (retrying it cannot help), 503 when
+ * the relay is (retrying elsewhere or later can). */
 function refuse(socket, status, reason) {
   const body = `castamere relay: ${reason}\n`;
   socket.write(
-    `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Bad Request"}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Bad Request"}\r\n` +
       `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Castamere-Reason: ${reason.replace(/[\r\n]/g, " ").slice(0, 200)}\r\nConnection: close\r\n\r\n${body}`,
   );
@@ -92,7 +96,7 @@ export async function startRelay(options = {}) {
 
   http.on("upgrade", (req, socket, head) => {
     const url = new URL(req.url, "http://relay");
-    if (closing) return refuse(socket, 400, "relay shutting down");
+    if (closing) return refuse(socket, 503, "relay shutting down");
     if (url.pathname !== "/v1/connect") return refuse(socket, 400, `unknown path ${url.pathname}; use /v1/connect`);
     const replica = url.searchParams.get("replica");
     if (!validReplicaId(replica)) {

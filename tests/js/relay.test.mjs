@@ -113,11 +113,19 @@ test("an open() with a refused token reports why", async () => {
     config: { bootstrapBudgetMs: 50 },
   });
   db.on("error", (e) => errors.push(e));
-  await db._open();
+  await assert.rejects(db._open(), { code: "ECONNREFUSED", message: /token expired/ });
   await tick(100);
   await db.close();
   assert.ok(
     errors.some((e) => e.code === "ECONNREFUSED" && /token expired/.test(e.message)),
     errors.map(String).join(),
   );
+  // open() itself fails with the reason, at once rather than after its budget, and leaves
+  // nothing running.
+  const t0 = Date.now();
+  await assert.rejects(open({ relay: relay.url, token: "not-a-token", config: { bootstrapBudgetMs: 4_000 } }), {
+    code: "ECONNREFUSED",
+    message: /the relay refused the connection: .*token/,
+  });
+  assert.ok(Date.now() - t0 < 2_000, `open() took ${Date.now() - t0} ms to fail`);
 });

@@ -4,6 +4,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { open } from "castamere";
+import { lambdaHandler } from "castamere/lambda";
+import { createWikiApp } from "../../examples/wiki/app.mjs";
+import { cfEvent } from "./support/containers.mjs";
 
 /** An in-memory broker: every delivery is a microtask, so messages keep their order. */
 class Hub {
@@ -100,9 +103,10 @@ test("a welcome listing nobody ends a cold start without an origin at once; one 
   assert.deepEqual(b.synced, { peers: 0, fromOrigin: false, complete: false });
 });
 
-test("an open() that fails closes what it opened: the caller has no store to close", async () => {
-  let closed = 0;
-  const failing = () => ({
+/** A transport whose connect() throws; `closed` counts its close() calls. */
+function failingTransport() {
+  const t = {
+    closed: 0,
     open: false,
     connect() {
       throw new Error("the broker is unreachable");
@@ -110,11 +114,54 @@ test("an open() that fails closes what it opened: the caller has no store to clo
     publish() {},
     direct() {},
     close() {
-      closed++;
+      t.closed++;
     },
+  };
+  return t;
+}
+
+test("an open() that fails closes what it opened: the caller has no store to close", async () => {
+  const failing = failingTransport();
+  await assert.rejects(
+    open({ transport: () => failing, config: { bootstrapBudgetMs: 50 } }),
+    /the broker is unreachable/,
+  );
+  assert.equal(failing.closed, 1);
+});
+
+test("a Lambda container whose first open() failed opens again at its next invocation", async () => {
+  const hub = new Hub();
+  let attempts = 0;
+  const handler = lambdaHandler(createWikiApp({ jwtSecret: "j" }), {
+    transport: (h) => (++attempts === 1 ? failingTransport() : hub.transport(h)),
+    config: { bootstrapBudgetMs: 50 },
   });
-  await assert.rejects(open({ transport: failing, config: { bootstrapBudgetMs: 50 } }), /the broker is unreachable/);
-  assert.equal(closed, 1);
+  await assert.rejects(handler(cfEvent("GET", "/pages/bran"), {}), /the broker is unreachable/);
+  const r = await handler(cfEvent("GET", "/pages/bran"), {});
+  assert.equal(r.status, "200");
+  assert.equal(JSON.parse(r.body).views, 1);
+  assert.equal(attempts, 2);
+  await handler.store().close();
+});
+
+test("a refusal while opening fails open() when retrying cannot help (4xx), not otherwise", async () => {
+  const refusing = (code) => (h) => {
+    const t = new Hub().transport(h);
+    const connect = t.connect.bind(t);
+    t.connect = () => {
+      h.onStatus("refused", `refused with ${code}`, code);
+      connect();
+    };
+    return t;
+  };
+  const config = { bootstrapBudgetMs: 50 };
+  await assert.rejects(open({ transport: refusing(401), config }), {
+    code: "ECONNREFUSED",
+    message: "ECONNREFUSED the relay refused the connection: refused with 401",
+  });
+  const db = await open({ transport: refusing(503), config });
+  assert.equal(db.synced.complete, true);
+  await db.close();
 });
 
 test("open({ transport }) must be a function, and says so", async () => {
