@@ -34,8 +34,10 @@ export class OriginClient {
       throw new CastamereError(`ERR no origin route for message type ${type}`);
     }
     if (!res.ok) {
-      const text = (await res.text()).slice(0, 300);
-      throw new CastamereError(`EORIGIN origin answered ${res.status}: ${text}`, "EORIGIN");
+      const text = (await res.text()).slice(0, 300).trim();
+      const e = new CastamereError(`EORIGIN origin answered ${res.status}: ${text}`, "EORIGIN");
+      e.status = res.status;
+      throw e;
     }
     return new Uint8Array(await res.arrayBuffer());
   }
@@ -442,7 +444,11 @@ export class Db extends Commands {
         }
         this._drain();
       })
-      .catch((e) => this._emit("error", e))
+      .catch((e) => {
+        this._emit("error", e);
+        // While opening, a refusal that retrying cannot mend (the token) fails open().
+        if (e.status >= 400 && e.status < 500) this._refuseOpen?.(e);
+      })
       .finally(() => this._inflight.delete(p));
     this._inflight.add(p);
   }
@@ -462,7 +468,7 @@ export class Db extends Commands {
       const e = new CastamereError(`ECONNREFUSED the relay refused the connection: ${why}`, "ECONNREFUSED");
       this._emit("error", e);
       // While opening, the caller waits on open(), with no listener yet: a refusal that
-      // retrying cannot mend (4xx: the token, the tenant, the request) fails it.
+      // retrying cannot mend (4xx: the token, the request) fails it.
       if (code >= 400 && code < 500) this._refuseOpen?.(e);
     } else if (status === "closed") {
       this._welcomed = false;
@@ -501,8 +507,9 @@ export class Db extends Commands {
  * session (falling back to an origin snapshot when no peer answers within half the bootstrap
  * budget, or at once when the relay reports no other replica connected; without an origin, a
  * replica alone in its region ends the session at once), and resolves to the networked store.
- * It rejects with ECONNREFUSED and the relay's reason when the relay refuses the connection
- * with a 4xx (a bad, expired or wrong-tenant token); if it fails, it closes what it opened.
+ * It rejects at once with ECONNREFUSED or EORIGIN and the reason when the relay or the origin
+ * refuses it with a 4xx (a malformed or expired token, or one for another tenant than the
+ * origin serves); if it fails, it closes what it opened.
  *
  *   const db = await open({ relay: "ws://127.0.0.1:7400", token, region, origin })
  */

@@ -233,8 +233,9 @@ export declare class Db extends Commands {
  * session (an origin snapshot when no peer answers within half the bootstrap budget, or at
  * once when the relay reports no other replica connected; without an origin, a replica alone
  * in its region ends the session at once), and resolves to the networked store. It rejects
- * with ECONNREFUSED and the relay's reason when the relay refuses the connection with a 4xx
- * (a bad, expired or wrong-tenant token); if it fails, it closes what it opened.
+ * at once with ECONNREFUSED or EORIGIN and the reason when the relay or the origin refuses it
+ * with a 4xx (a malformed or expired token, or one for another tenant than the origin
+ * serves); if it fails, it closes what it opened.
  */
 export declare function open(options: OpenOptions): Promise<Db>;
 

@@ -188,6 +188,23 @@ test("malformed, truncated, wrong-tenant and oversized bodies get a 4xx and chan
   await stop(origin.child);
 });
 
+test("an open() whose token the origin refuses fails at once with the origin's reason", async () => {
+  const origin = await startOriginProcess(join(dir, "refused.sqlite"));
+  // The relay serves every tenant; this origin serves "wiki" only.
+  const other = mintToken(secret, { tenant: "someone-else", region: "eu" });
+  const t0 = Date.now();
+  await assert.rejects(
+    open({ relay: relay.url, token: other, origin: origin.url, config: { bootstrapBudgetMs: 4_000 } }),
+    {
+      code: "EORIGIN",
+      message:
+        /^EORIGIN origin answered 403: castamere origin: token is for tenant 'someone-else'; this origin serves 'wiki'$/,
+    },
+  );
+  assert.ok(Date.now() - t0 < 2_000, `open() took ${Date.now() - t0} ms to fail`);
+  await stop(origin.child);
+});
+
 test("a cold replica with no live peer loads the origin's snapshot; the change feed reports batches", async (t) => {
   const db = join(dir, "feed.sqlite");
   const origin = await startOriginProcess(db);
