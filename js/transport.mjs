@@ -67,6 +67,9 @@ export class RelayTransport {
 
   async connect() {
     if (this.closed) return;
+    // In workerd, `new WebSocket` reports only "received 401" when the relay refuses; an
+    // upgrade by fetch() shows the relay's answer, reason included.
+    if (!this.o.WebSocket && typeof globalThis.WebSocketPair === "function") return this.connectByFetch();
     const WS = await webSocketClass(this.o.WebSocket);
     let ws;
     try {
@@ -78,21 +81,61 @@ export class RelayTransport {
     }
     this.ws = ws;
     ws.binaryType = "arraybuffer";
-    // The `ws` package shows why an upgrade was refused; browsers and workerd do not.
+    // The `ws` package shows why an upgrade was refused; browsers do not.
     ws.on?.("unexpected-response", (_req, res) => {
-      const reason = res.headers["x-castamere-reason"] ?? `HTTP ${res.statusCode}`;
-      this.o.onStatus?.("refused", reason, res.statusCode);
-      if (res.statusCode === 401) this.refused = reason;
+      this.refusedWith(res.headers["x-castamere-reason"], res.statusCode);
     });
-    ws.addEventListener("open", () => {
-      this.open = true;
-      this.attempt = 0;
-      const q = this.queue;
-      this.queue = [];
-      this.queuedBytes = 0;
-      for (const f of q) ws.send(f);
-      this.o.onStatus?.("open");
-    });
+    ws.addEventListener("open", () => this.opened(ws));
+    this.listen(ws);
+  }
+
+  /** workerd: the upgrade as a fetch, whose response is the socket or the relay's refusal. */
+  async connectByFetch() {
+    let res;
+    try {
+      res = await fetch(this.url().replace(/^ws/, "http"), { headers: { Upgrade: "websocket" } });
+    } catch (e) {
+      this.o.onStatus?.("closed", e.message);
+      this.retry();
+      return;
+    }
+    const ws = res.webSocket;
+    if (!ws) {
+      await res.body?.cancel();
+      const reason = this.refusedWith(res.headers.get("x-castamere-reason"), res.status);
+      if (!this.refused) this.o.onStatus?.("closed", reason);
+      this.retry();
+      return;
+    }
+    ws.accept();
+    if (this.closed) {
+      ws.close(1000, "closing");
+      return;
+    }
+    this.ws = ws;
+    this.listen(ws);
+    this.opened(ws);
+  }
+
+  /** Reports a refused upgrade; a 401 (the token) also silences the close that follows. */
+  refusedWith(reason, status) {
+    const why = reason ?? `HTTP ${status}`;
+    this.o.onStatus?.("refused", why, status);
+    if (status === 401) this.refused = why;
+    return why;
+  }
+
+  opened(ws) {
+    this.open = true;
+    this.attempt = 0;
+    const q = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    for (const f of q) ws.send(f);
+    this.o.onStatus?.("open");
+  }
+
+  listen(ws) {
     ws.addEventListener("message", (ev) => {
       if (typeof ev.data === "string") {
         let msg;

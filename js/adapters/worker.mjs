@@ -46,8 +46,16 @@ export function workerHandler(app, options) {
       let res;
       try {
         if (!db) {
-          db = new Db({ ...dbOptions, config: { ...dbOptions.config, bootstrapBudgetMs: syncBudgetMs } });
-          db.synced = await db._open();
+          const opening = new Db({ ...dbOptions, config: { ...dbOptions.config, bootstrapBudgetMs: syncBudgetMs } });
+          try {
+            opening.synced = await opening._open();
+          } catch (e) {
+            // A refused token fails this request and the next ones, each saying why; no write
+            // goes into a store that could never ship it.
+            await opening.close();
+            throw e;
+          }
+          db = opening;
         } else {
           db.resume();
           await db.sync({ budgetMs: syncBudgetMs });

@@ -175,18 +175,27 @@ test("two Lambda containers in separate processes, frozen between invocations, c
   }
 });
 
-test("Cloudflare Workers: the wiki in workerd, with real WebSockets to the relay and fetches to the origin", async () => {
+// The wiki's Worker, built once, in workerd with these bindings.
+let workerBuilt = false;
+function wikiWorker(bindings) {
   const out = join(dir, "worker");
-  execFileSync(process.execPath, ["scripts/build-worker.mjs", "examples/wiki/worker.mjs", out], { stdio: "ignore" });
-  const mf = new Miniflare({
+  if (!workerBuilt) {
+    execFileSync(process.execPath, ["scripts/build-worker.mjs", "examples/wiki/worker.mjs", out], { stdio: "ignore" });
+    workerBuilt = true;
+  }
+  return new Miniflare({
     modulesRoot: out,
     modules: [
       { type: "ESModule", path: join(out, "worker.js") },
       { type: "CompiledWasm", path: join(out, "castamere_bg.wasm") },
     ],
     compatibilityDate: "2025-01-01",
-    bindings: { JWT_SECRET: jwtSecret, RELAY_URL: relay.url, RELAY_TOKEN: token, ORIGIN_URL: origin.url },
+    bindings: { JWT_SECRET: jwtSecret, ...bindings },
   });
+}
+
+test("Cloudflare Workers: the wiki in workerd, with real WebSockets to the relay and fetches to the origin", async () => {
+  const mf = wikiWorker({ RELAY_URL: relay.url, RELAY_TOKEN: token, ORIGIN_URL: origin.url });
   const node = await open({ relay: relay.url, token, config });
   try {
     for (let i = 1; i <= 5; i++) {
@@ -229,5 +238,21 @@ test("Cloudflare Workers: the wiki in workerd, with real WebSockets to the relay
   } finally {
     await node.close();
     await mf.dispose();
+  }
+});
+
+test("Cloudflare Workers: a token the relay refuses fails the request with the relay's reason, every time", async (t) => {
+  const mf = wikiWorker({ RELAY_URL: relay.url, RELAY_TOKEN: "v1.forged" });
+  t.after(() => mf.dispose());
+  const seen = [];
+  for (let i = 0; i < 2; i++) {
+    const t0 = performance.now();
+    const r = await mf.dispatchFetch("http://wiki.example/pages/tyrion").catch((e) => e);
+    seen.push({ ms: performance.now() - t0, status: r.status, text: r instanceof Error ? r.message : await r.text() });
+  }
+  for (const r of seen) {
+    // Not an answer served from a store that can never sync: the request fails, and says why.
+    assert.notEqual(r.status, 200, JSON.stringify(r));
+    assert.match(r.text, /ECONNREFUSED the relay refused the connection: malformed token/, JSON.stringify(r));
   }
 });
