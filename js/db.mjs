@@ -9,29 +9,43 @@ const SNAPSHOT_REQUEST = 9;
 const MARKS_REQUEST = 11;
 
 /** HTTP client of the origin: replica messages out, response messages back. */
+let defaultFetch = null;
+
+/** The fetch() of origin clients given none (the Node entry sets one on node:http). */
+export function setOriginFetch(f) {
+  defaultFetch = f;
+}
+
 export class OriginClient {
   constructor(base, token, fetchImpl) {
     this.base = base.replace(/\/$/, "");
     this.token = token;
-    this.fetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
+    this.fetch = fetchImpl ?? defaultFetch ?? globalThis.fetch.bind(globalThis);
   }
 
   async send(payload) {
     const type = payload[1];
     const headers = { authorization: `Bearer ${this.token}`, accept: "application/x-castamere" };
-    let res;
+    let req;
     if (type === BATCH) {
-      res = await this.fetch(`${this.base}/v1/batches`, {
-        method: "POST",
-        headers: { ...headers, "content-type": "application/x-castamere" },
-        body: payload,
-      });
+      req = [
+        `${this.base}/v1/batches`,
+        { method: "POST", headers: { ...headers, "content-type": "application/x-castamere" }, body: payload },
+      ];
     } else if (type === SNAPSHOT_REQUEST) {
-      res = await this.fetch(`${this.base}/v1/snapshot`, { headers });
+      req = [`${this.base}/v1/snapshot`, { headers }];
     } else if (type === MARKS_REQUEST) {
-      res = await this.fetch(`${this.base}/v1/marks`, { headers });
+      req = [`${this.base}/v1/marks`, { headers }];
     } else {
       throw new CastamereError(`ERR no origin route for message type ${type}`);
+    }
+    let res;
+    try {
+      res = await this.fetch(...req);
+    } catch (e) {
+      // fetch() says only "fetch failed"; what failed is in its cause.
+      const why = e?.cause?.message ?? e?.message ?? String(e);
+      throw new CastamereError(`EORIGIN cannot reach the origin at ${this.base}: ${why}`, "EORIGIN");
     }
     if (!res.ok) {
       const text = (await res.text()).slice(0, 300).trim();

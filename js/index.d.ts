@@ -152,9 +152,17 @@ export interface OpenOptions {
   /** A fixed replica id (default: a random one; never reuse one across process starts). */
   replicaId?: ReplicaIdInput;
   config?: ReplicaConfig;
-  /** A WebSocket constructor (default: the global one, else the `ws` package). */
+  /**
+   * A WebSocket constructor (default: in workerd an upgrade through `fetch()`; else the global
+   * one; else, on Node 20, the `ws` package bundled in `dist/esm/ws.mjs`).
+   */
   WebSocket?: unknown;
-  /** A fetch implementation for the origin (default: the global one). */
+  /**
+   * A fetch implementation for the origin (default: on Node, one over `node:http` and
+   * `node:https`, since a process's first `fetch()` sets up undici; elsewhere the global one).
+   * It is called as `(url, { method, headers, body })` and must give `ok`, `status`, `text()`
+   * and `arrayBuffer()`.
+   */
   fetch?: typeof fetch;
   /** A custom transport in place of the relay client. */
   transport?: (handlers: TransportHandlers) => Transport;

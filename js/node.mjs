@@ -2,6 +2,8 @@
 // the wasm from pkg/.
 import { initSync } from "../pkg/web/castamere.mjs";
 import { setRandomSource } from "./core.mjs";
+import { setOriginFetch } from "./db.mjs";
+import { nodeFetch } from "./node-fetch.mjs";
 
 // fs through process.getBuiltinModule (Node 20.16 and later): importing "node:fs" as an ES
 // module builds a namespace of all its exports first, about a millisecond of a cold start.
@@ -38,6 +40,10 @@ setRandomSource((words) => {
   }
   crypto.getRandomValues(words);
 });
+
+// The origin's requests over node:http: a process's first fetch() sets up undici, most of
+// the time a cold replica alone in its region takes to open (see js/node-fetch.mjs).
+setOriginFetch(nodeFetch);
 
 /** Bytes of wasm linear memory in use by castamere (a diagnostic; it only grows). */
 export function wasmMemoryBytes() {

@@ -167,7 +167,8 @@ if (!stamped(pkgStamp, rustHash)) {
 }
 
 // 6. dist/ (the bundled Node entries and the CommonJS build) when the shim or pkg/ changed.
-const distHash = hashTree(["js", `pkg/web/${glueFile}`, "scripts/build-dist.mjs"]);
+// package-lock.json: dist/esm/ws.mjs bundles the ws package.
+const distHash = hashTree(["js", `pkg/web/${glueFile}`, "scripts/build-dist.mjs", "package-lock.json"]);
 const distStamp = join(root, "dist", ".castamere-built");
 if (!stamped(distStamp, distHash)) {
   run(process.execPath, ["scripts/build-dist.mjs"]);

@@ -205,6 +205,39 @@ test("an open() whose token the origin refuses fails at once with the origin's r
   await stop(origin.child);
 });
 
+test("on Node the origin's requests go over node:http, and an unreachable origin is named", async (t) => {
+  const origin = await startOriginProcess(join(dir, "node-http.sqlite"));
+  // Not the global fetch(): its first use sets up undici, most of a cold open's time.
+  const fetchCalls = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (...args) => {
+    fetchCalls.push(String(args[0]));
+    return realFetch(...args);
+  };
+  t.after(() => {
+    globalThis.fetch = realFetch;
+  });
+  const db = await open({ relay: relay.url, token, origin: origin.url, config: { bootstrapBudgetMs: 4_000 } });
+  t.after(() => db.close());
+  db.set("page:bran", "the three-eyed raven");
+  assert.equal((await db.flush({ to: "origin" })).level, "origin");
+  globalThis.fetch = realFetch;
+  assert.equal(db.synced.fromOrigin, true);
+  assert.deepEqual(fetchCalls, []);
+  assert.equal(await value(origin.url, "page:bran"), "the three-eyed raven");
+  // The origin gone: the error says which origin could not be reached, and why.
+  await stop(origin.child);
+  const errors = [];
+  db.on("error", (e) => errors.push(e));
+  db.set("page:bran", "a raven that cannot fly");
+  assert.equal((await db.flush({ to: "origin", budgetMs: 1_000 })).acked, false);
+  const expected = new RegExp(`^EORIGIN cannot reach the origin at ${origin.url}: \\S`);
+  assert.ok(
+    errors.some((e) => e.code === "EORIGIN" && expected.test(e.message)),
+    errors.map((e) => e.message).join("; "),
+  );
+});
+
 test("a cold replica with no live peer loads the origin's snapshot; the change feed reports batches", async (t) => {
   const db = join(dir, "feed.sqlite");
   const origin = await startOriginProcess(db);

@@ -1,11 +1,14 @@
 // The package: self-reference by name from ESM and CJS, and the deployable bundles.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CastamereError, Store } from "castamere";
+import { startRelay } from "castamere/relay";
+import { mintToken } from "castamere/token";
 import { reader, sections } from "../../scripts/wasm-sections.mjs";
 
 const root = join(import.meta.dirname, "../..");
@@ -143,4 +146,29 @@ test("the bundled Node entries share one chunk: one wasm instance and one Castam
   const chunk = readFileSync(join(dir, [...shared][0]), "utf8");
   assert.equal(chunk.match(/CastamereError\s*=\s*class|class CastamereError/g)?.length, 1);
   assert.equal(chunk.match(/initSync\(\{\s*module:\s*readFileSync/g)?.length, 1);
+});
+
+test("the Node entries connect through the ws bundled in dist/, from ESM and CommonJS, with no node_modules", async (t) => {
+  const relay = await startRelay({ port: 0, secret: "package-secret" });
+  const dir = mkdtempSync(join(tmpdir(), "castamere-package-"));
+  t.after(async () => {
+    await relay.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // The layout of the published package, without its dependencies.
+  cpSync(join(root, "dist"), join(dir, "dist"), { recursive: true });
+  cpSync(join(root, "pkg/web/castamere_bg.wasm"), join(dir, "pkg/web/castamere_bg.wasm"));
+  const token = mintToken("package-secret", { tenant: "t", region: "r" });
+  const body = `const db = await open({ relay: ${JSON.stringify(relay.url)}, token: ${JSON.stringify(token)},
+    config: { bootstrapBudgetMs: 2000 } });
+  console.log(JSON.stringify({ complete: db.synced.complete, connected: db.transport.open }));
+  await db.close();`;
+  writeFileSync(join(dir, "esm.mjs"), `import { open } from "./dist/esm/index.mjs";\n${body}`);
+  writeFileSync(join(dir, "cjs.cjs"), `const { open } = require("./dist/node.cjs");\n(async () => {\n${body}\n})();`);
+  for (const script of ["esm.mjs", "cjs.cjs"]) {
+    const out = await new Promise((res, rej) =>
+      execFile(process.execPath, [join(dir, script)], { cwd: dir }, (e, o, err) => (e ? rej(new Error(err)) : res(o))),
+    );
+    assert.deepEqual(JSON.parse(out), { complete: true, connected: true }, script);
+  }
 });
