@@ -153,8 +153,9 @@ export interface OpenOptions {
   replicaId?: ReplicaIdInput;
   config?: ReplicaConfig;
   /**
-   * A WebSocket constructor (default: in workerd an upgrade through `fetch()`; else the global
-   * one; else, on Node 20, the `ws` package bundled in `dist/esm/ws.mjs`).
+   * A WebSocket constructor (default: on Node, the `ws` package, bundled in `dist/esm/ws.mjs`,
+   * which shows why the relay refused a connection; in workerd, an upgrade through `fetch()`,
+   * for the same reason; elsewhere the global one).
    */
   WebSocket?: unknown;
   /**

@@ -4,6 +4,7 @@ import { initSync } from "../pkg/web/castamere.mjs";
 import { setRandomSource } from "./core.mjs";
 import { setOriginFetch } from "./db.mjs";
 import { nodeFetch } from "./node-fetch.mjs";
+import { setWebSocketLoader } from "./transport.mjs";
 
 // fs through process.getBuiltinModule (Node 20.16 and later): importing "node:fs" as an ES
 // module builds a namespace of all its exports first, about a millisecond of a cold start.
@@ -44,6 +45,14 @@ setRandomSource((words) => {
 // The origin's requests over node:http: a process's first fetch() sets up undici, most of
 // the time a cold replica alone in its region takes to open (see js/node-fetch.mjs).
 setOriginFetch(nodeFetch);
+
+// The relay client: the ws package (bundled in dist/esm/ws.mjs), loaded at the first
+// connection, even where Node has a global WebSocket (22 and later), which does not show why
+// the relay refused a connection.
+setWebSocketLoader(async () => {
+  const ws = await import("ws");
+  return ws.WebSocket ?? ws.default;
+});
 
 /** Bytes of wasm linear memory in use by castamere (a diagnostic; it only grows). */
 export function wasmMemoryBytes() {

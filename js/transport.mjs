@@ -28,8 +28,20 @@ import { directFrame, parseIncoming, publishFrame, TOPICS } from "./relay/frames
 const MAX_QUEUE_FRAMES = 4096;
 const MAX_QUEUE_BYTES = 8 << 20;
 
+let loadDefault = null;
+
+/**
+ * Where the WebSocket class comes from when open() is given none (the Node entry sets the ws
+ * package: it shows why the relay refused a connection, where Node 22's global WebSocket, as
+ * browsers', reports only that it failed).
+ */
+export function setWebSocketLoader(load) {
+  loadDefault = load;
+}
+
 async function webSocketClass(given) {
   if (given) return given;
+  if (loadDefault) return loadDefault();
   if (typeof globalThis.WebSocket === "function") return globalThis.WebSocket;
   const ws = await import("ws");
   return ws.WebSocket ?? ws.default;

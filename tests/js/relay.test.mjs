@@ -129,3 +129,24 @@ test("an open() with a refused token reports why", async () => {
   });
   assert.ok(Date.now() - t0 < 2_000, `open() took ${Date.now() - t0} ms to fail`);
 });
+
+test("on Node the relay client is the ws package even beside a global WebSocket, which hides the reason", async (t) => {
+  // Node 22's global WebSocket, as browsers', reports a refused upgrade only as a failure.
+  const had = Object.getOwnPropertyDescriptor(globalThis, "WebSocket");
+  const built = [];
+  globalThis.WebSocket = class {
+    constructor(url) {
+      built.push(url);
+      throw new Error("the global WebSocket was used");
+    }
+  };
+  t.after(() => {
+    if (had) Object.defineProperty(globalThis, "WebSocket", had);
+    else delete globalThis.WebSocket;
+  });
+  await assert.rejects(open({ relay: relay.url, token: "not-a-token", config: { bootstrapBudgetMs: 4_000 } }), {
+    code: "ECONNREFUSED",
+    message: /the relay refused the connection: .*token/,
+  });
+  assert.deepEqual(built, []);
+});
