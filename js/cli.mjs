@@ -26,6 +26,12 @@ const usage = `usage:
   castamere scenario [--duration 25] [--rate N] [--pages N] [--wan-ms 80] [--no-anchor] [--json FILE]
 The secret may also come from CASTAMERE_SECRET, the replica's token from CASTAMERE_TOKEN.`;
 
+// `castamere COMMAND --help`, as `castamere --help`: the usage, on stdout.
+if (rest.includes("--help") || rest.includes("-h")) {
+  console.log(usage);
+  process.exit(0);
+}
+
 /** On SIGTERM or SIGINT: says what it does, closes the server gracefully, says so, exits. */
 function closeOnSignal(name, what, server) {
   const stop = async (signal) => {
@@ -97,9 +103,12 @@ async function main() {
       process.exit(ok ? 0 : 1);
       return;
     }
-    default:
-      console.error(cmd && cmd !== "help" ? `castamere: unknown command '${cmd}'\n${usage}` : usage);
-      process.exit(cmd === "help" || cmd === "--help" ? 0 : 2);
+    default: {
+      const help = cmd === "help" || cmd === "--help" || cmd === "-h";
+      if (help) console.log(usage);
+      else console.error(cmd ? `castamere: unknown command '${cmd}'\n${usage}` : usage);
+      process.exit(help ? 0 : 2);
+    }
   }
 }
 

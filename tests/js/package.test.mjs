@@ -1,6 +1,6 @@
 // The package: self-reference by name from ESM and CJS, and the deployable bundles.
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -171,4 +171,15 @@ test("the Node entries connect through the ws bundled in dist/, from ESM and Com
     );
     assert.deepEqual(JSON.parse(out), { complete: true, connected: true }, script);
   }
+});
+
+test("the command line: --help prints the usage and exits 0, for every command; an unknown one exits 2", () => {
+  const cli = join(root, "js/cli.mjs");
+  for (const args of [["--help"], ["help"], ["-h"], ["relay", "--help"], ["origin", "-h"], ["token", "--help"]]) {
+    const out = execFileSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+    assert.match(out, /^usage:\n {2}castamere relay /, args.join(" "));
+  }
+  const r = spawnSync(process.execPath, [cli, "relya"], { encoding: "utf8" });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^castamere: unknown command 'relya'\nusage:/);
 });
