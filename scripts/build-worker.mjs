@@ -26,6 +26,8 @@ const result = await build({
   assetNames: "[name]",
   alias: { ws: join(root, "js/relay/no-ws.mjs") },
   minify: true,
+  // Short lines: a log that shows an error's source line shows one line, not the bundle.
+  lineLimit: 160,
   metafile: true,
   logLevel: "warning",
 });

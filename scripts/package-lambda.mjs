@@ -29,6 +29,8 @@ await build({
   format: "esm",
   target: "node20",
   minify: true,
+  // Short lines: a log that shows an error's source line shows one line, not the bundle.
+  lineLimit: 160,
   conditions: ["node"],
   plugins: [
     {

@@ -133,7 +133,8 @@ const wasmOptFlags = [
 // The glue is minified but for its names (stack traces keep them): a cold start parses it.
 // It is written as `.mjs`, as the bundled entries are: for a `.js` file Node first looks up
 // the nearest package.json to learn the module type (0.3 ms of a cold start, measured).
-const glueMinify = { minifyWhitespace: true, minifySyntax: true };
+// Lines of at most 160 characters, as the bundles' (see scripts/build-dist.mjs).
+const glueMinify = { minifyWhitespace: true, minifySyntax: true, lineLimit: 160 };
 const glueFile = "castamere.mjs";
 const rustHash = hashTree(
   ["Cargo.toml", "Cargo.lock", "src", "scripts/wasm-sections.mjs"],

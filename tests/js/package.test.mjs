@@ -183,3 +183,21 @@ test("the command line: --help prints the usage and exits 0, for every command; 
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^castamere: unknown command 'relya'\nusage:/);
 });
+
+test("an uncaught error from the bundles shows its message after one short source line, not the bundle", () => {
+  // Node prints the source line of an uncaught exception: bundles are minified in short lines.
+  for (const [entry, code] of [
+    ["castamere", `import { Store } from "castamere"; new Store().exec(["NOSUCHCOMMAND"]);`],
+    ["castamere (CommonJS)", `require("castamere").open({});`],
+  ]) {
+    const cjs = entry.includes("CommonJS");
+    const r = spawnSync(process.execPath, [cjs ? "-e" : "--input-type=module", ...(cjs ? [code] : ["-e", code])], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    assert.notEqual(r.status, 0, entry);
+    assert.match(r.stderr, /CastamereError: ERR /, entry);
+    const before = r.stderr.slice(0, r.stderr.indexOf("CastamereError"));
+    assert.ok(before.length < 1_000, `${entry}: ${before.length} characters before the error`);
+  }
+});
