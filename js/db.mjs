@@ -489,6 +489,19 @@ export class Db extends Commands {
       this._connected.clear();
       if (this._opened && !this._suspended) this._needResync = true;
     }
+    // "connection" on each change, not on each retry; not for a close or suspend of ours.
+    if (status !== "open" && status !== "closed") return;
+    const up = status === "open";
+    if (!up) this._downReason = why;
+    if (up !== this._up && !this._closed && !this._suspended) {
+      this._up = up;
+      this._emit("connection", up ? { connected: true } : { connected: false, reason: why });
+    }
+  }
+
+  /** Whether the relay connection is up, and if not, why it last went down. */
+  get connection() {
+    return this.transport.open ? { connected: true } : { connected: false, reason: this._downReason ?? "connecting" };
   }
 
   _onControl(m) {

@@ -234,6 +234,13 @@ export declare class Db extends Commands {
   on(event: "converged", listener: (e: SyncResult) => void): this;
   on(event: "acked", listener: (e: { level: "region" | "origin"; upto: number }) => void): this;
   on(event: "error", listener: (e: Error) => void): this;
+  /**
+   * The relay connection came up or went down (once per change, not per retry; the store
+   * keeps reconnecting, and writes stay local meanwhile). Not for `close()` or `suspend()`.
+   */
+  on(event: "connection", listener: (e: { connected: boolean; reason?: string }) => void): this;
+  /** Whether the relay connection is up now, and if not, why it last went down. */
+  readonly connection: { connected: boolean; reason?: string };
   off(event: string, listener: (...args: never[]) => void): this;
 }
 

@@ -162,14 +162,18 @@ export class RelayTransport {
       const f = parseIncoming(new Uint8Array(ev.data));
       if (f) this.o.onMessage?.(f);
     });
+    // A connection that failed closes with code 1006 and no reason: its error says why.
+    let failure = null;
+    ws.addEventListener("error", (ev) => {
+      failure = ev?.message || ev?.error?.message || null;
+    });
     ws.addEventListener("close", (ev) => {
       const was = this.open;
       this.open = false;
       if (this.ws === ws) this.ws = null;
-      if (was || !this.refused) this.o.onStatus?.("closed", ev.reason || `code ${ev.code}`);
+      if (was || !this.refused) this.o.onStatus?.("closed", ev.reason || failure || `code ${ev.code}`);
       this.retry();
     });
-    ws.addEventListener("error", () => {});
   }
 
   retry() {

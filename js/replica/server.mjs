@@ -25,7 +25,15 @@ export async function startReplica(options = {}) {
   if (!dbOptions.token)
     throw new Error("the replica needs a token (--token, or CASTAMERE_TOKEN; see `castamere token`)");
   const db = await open(dbOptions);
-  log(`replica ${db.replicaId} joined: ${db.peers.length} peer(s), ${db.size} keys`);
+  const { connected, reason } = db.connection;
+  log(
+    connected
+      ? `replica ${db.replicaId} joined: ${db.peers.length} peer(s), ${db.size} keys`
+      : `replica ${db.replicaId} is not connected to the relay at ${dbOptions.relay} (${reason}); retrying`,
+  );
+  db.on("connection", (c) =>
+    log(c.connected ? "connected to the relay" : `lost the relay connection (${c.reason}); reconnecting`),
+  );
   db.on("peer", ({ peer, joined }) => log(`${joined ? "peer joined" : "peer left"}: ${peer}`));
   db.on("error", (e) => log(`error: ${e.message}`));
 

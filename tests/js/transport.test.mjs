@@ -167,3 +167,40 @@ test("a refusal while opening fails open() when retrying cannot help (4xx), not 
 test("open({ transport }) must be a function, and says so", async () => {
   await assert.rejects(open({ transport: {} }), { code: "ERR", message: /takes a function/ });
 });
+
+test("'connection' reports each change of the relay connection once, with why it went down", async () => {
+  let h;
+  let t;
+  const config = { bootstrapBudgetMs: 50 };
+  const db = await open({
+    transport: (handlers) => {
+      h = handlers;
+      t = new Hub().transport(handlers);
+      // The first attempt fails; the store opens without a connection.
+      t.connect = () => queueMicrotask(() => h.onStatus("closed", "connect ECONNREFUSED 127.0.0.1:7400"));
+      return t;
+    },
+    config,
+  });
+  assert.deepEqual(db.connection, { connected: false, reason: "connect ECONNREFUSED 127.0.0.1:7400" });
+  const seen = [];
+  db.on("connection", (c) => seen.push(c));
+  h.onStatus("closed", "connect ECONNREFUSED 127.0.0.1:7400"); // another failed retry: no news
+  t.open = true;
+  h.onStatus("open");
+  assert.deepEqual(db.connection, { connected: true });
+  t.open = false;
+  h.onStatus("closed", "relay restarting");
+  h.onStatus("closed", "connect ECONNREFUSED 127.0.0.1:7400");
+  t.open = true;
+  h.onStatus("open");
+  db.suspend(); // ours: not news either
+  t.open = false;
+  h.onStatus("closed", "closing");
+  assert.deepEqual(seen, [
+    { connected: true },
+    { connected: false, reason: "relay restarting" },
+    { connected: true },
+  ]);
+  await db.close();
+});
