@@ -197,10 +197,6 @@ test("'connection' reports each change of the relay connection once, with why it
   db.suspend(); // ours: not news either
   t.open = false;
   h.onStatus("closed", "closing");
-  assert.deepEqual(seen, [
-    { connected: true },
-    { connected: false, reason: "relay restarting" },
-    { connected: true },
-  ]);
+  assert.deepEqual(seen, [{ connected: true }, { connected: false, reason: "relay restarting" }, { connected: true }]);
   await db.close();
 });
