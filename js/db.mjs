@@ -8,7 +8,6 @@ const BATCH = 7;
 const SNAPSHOT_REQUEST = 9;
 const MARKS_REQUEST = 11;
 
-/** HTTP client of the origin: replica messages out, response messages back. */
 let defaultFetch = null;
 
 /** The fetch() of origin clients given none (the Node entry sets one on node:http). */
@@ -16,6 +15,7 @@ export function setOriginFetch(f) {
   defaultFetch = f;
 }
 
+/** HTTP client of the origin: replica messages out, response messages back. */
 export class OriginClient {
   constructor(base, token, fetchImpl) {
     this.base = base.replace(/\/$/, "");
@@ -501,7 +501,9 @@ export class Db extends Commands {
 
   /** Whether the relay connection is up, and if not, why it last went down. */
   get connection() {
-    return this.transport.open ? { connected: true } : { connected: false, reason: this._downReason ?? "connecting" };
+    // A custom transport need not say whether it is open: then the last status it reported.
+    const up = this.transport.open ?? this._up === true;
+    return up ? { connected: true } : { connected: false, reason: this._downReason ?? "connecting" };
   }
 
   _onControl(m) {

@@ -3,8 +3,9 @@
 // node:http took about 7 ms, and a replica's first fetch is on its cold start (the snapshot
 // of a replica alone in its region, the handoff of a Lambda invocation). This covers what
 // OriginClient asks of fetch(): a method, headers and a byte body; a status, ok, text() and
-// arrayBuffer() (no response headers: Node 20's Headers class is undici's). Connections are kept alive between requests, as fetch() keeps them, and an
-// idle one does not keep the process alive.
+// arrayBuffer() (no response headers: Node 20's Headers class is undici's). Connections are
+// kept alive between requests, as fetch() keeps them, and an idle one does not keep the
+// process alive.
 
 const agents = new Map();
 
