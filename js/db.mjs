@@ -7,6 +7,8 @@ import { RelayTransport } from "./transport.mjs";
 const BATCH = 7;
 const SNAPSHOT_REQUEST = 9;
 const MARKS_REQUEST = 11;
+/** Errors a store keeps while nobody listens for them (for its first listener). */
+const UNHEARD_ERRORS = 8;
 
 let defaultFetch = null;
 
@@ -146,6 +148,15 @@ export class Db extends Commands {
   on(event, f) {
     if (!this._listeners.has(event)) this._listeners.set(event, new Set());
     this._listeners.get(event).add(f);
+    // Errors from before anyone listened (open() reports the origin unreachable before it
+    // returns the store) go to the first listener, after this call.
+    if (event === "error" && this._unheard?.length > 0) {
+      const unheard = this._unheard;
+      this._unheard = [];
+      queueMicrotask(() => {
+        for (const e of unheard) this._emit("error", e);
+      });
+    }
     return this;
   }
   off(event, f) {
@@ -153,6 +164,11 @@ export class Db extends Commands {
     return this;
   }
   _emit(event, value) {
+    if (event === "error" && !(this._listeners.get("error")?.size > 0)) {
+      // Kept for the first listener: the last few, not an unbounded log.
+      this._unheard = [...(this._unheard ?? []).slice(-(UNHEARD_ERRORS - 1)), value];
+      return;
+    }
     for (const f of this._listeners.get(event) ?? []) {
       try {
         f(value);

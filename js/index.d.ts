@@ -233,6 +233,11 @@ export declare class Db extends Commands {
   on(event: "peer", listener: (e: { peer: string; joined: boolean }) => void): this;
   on(event: "converged", listener: (e: SyncResult) => void): this;
   on(event: "acked", listener: (e: { level: "region" | "origin"; upto: number }) => void): this;
+  /**
+   * Errors the store meets on its own (a bad message, an unreachable origin). Those from before
+   * the first listener, the last 8, go to it just after `on()` returns: `open()` can meet one
+   * before it returns the store.
+   */
   on(event: "error", listener: (e: Error) => void): this;
   /**
    * The relay connection came up or went down (once per change, not per retry; the store

@@ -9,5 +9,9 @@ const server = createServer(createWikiApp({ jwtSecret: env.JWT_SECRET ?? "dev-se
   token: env.CASTAMERE_TOKEN,
   origin: env.CASTAMERE_ORIGIN,
 });
-await server.ready;
+const db = await server.ready;
+// What the store reports: errors (from the start, as open() may report one before it returns),
+// and the relay connection going down and coming back.
+db.on("error", (e) => console.error(`[wiki] ${e.message}`));
+db.on("connection", (c) => console.error(`[wiki] relay ${c.connected ? "connected" : `down (${c.reason})`}`));
 server.listen(Number(env.PORT ?? 8080), () => console.log(`wiki on http://127.0.0.1:${server.address().port}`));

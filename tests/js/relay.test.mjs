@@ -144,9 +144,14 @@ test("on Node the relay client is the ws package even beside a global WebSocket,
     if (had) Object.defineProperty(globalThis, "WebSocket", had);
     else delete globalThis.WebSocket;
   });
-  await assert.rejects(open({ relay: relay.url, token: "not-a-token", config: { bootstrapBudgetMs: 4_000 } }), {
-    code: "ECONNREFUSED",
-    message: /the relay refused the connection: .*token/,
-  });
+  // (A store that opened anyway is closed, so that a failure here leaves nothing running.)
+  const opening = open({ relay: relay.url, token: "not-a-token", config: { bootstrapBudgetMs: 4_000 } });
+  await assert.rejects(
+    opening.then(async (db) => {
+      await db.close();
+      return db;
+    }),
+    { code: "ECONNREFUSED", message: /the relay refused the connection: .*token/ },
+  );
   assert.deepEqual(built, []);
 });

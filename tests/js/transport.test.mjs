@@ -168,7 +168,7 @@ test("open({ transport }) must be a function, and says so", async () => {
   await assert.rejects(open({ transport: {} }), { code: "ERR", message: /takes a function/ });
 });
 
-test("'connection' reports each change of the relay connection once, with why it went down", async () => {
+test("'connection' reports each change of the relay connection once, with why it went down", async (t0) => {
   let h;
   let t;
   const config = { bootstrapBudgetMs: 50 };
@@ -182,6 +182,7 @@ test("'connection' reports each change of the relay connection once, with why it
     },
     config,
   });
+  t0.after(() => db.close());
   assert.deepEqual(db.connection, { connected: false, reason: "connect ECONNREFUSED 127.0.0.1:7400" });
   const seen = [];
   db.on("connection", (c) => seen.push(c));
@@ -198,5 +199,40 @@ test("'connection' reports each change of the relay connection once, with why it
   t.open = false;
   h.onStatus("closed", "closing");
   assert.deepEqual(seen, [{ connected: true }, { connected: false, reason: "relay restarting" }, { connected: true }]);
-  await db.close();
+});
+
+test("errors from before anyone listened reach the first 'error' listener: the last 8", async (t) => {
+  let h;
+  const db = await open({
+    transport: (handlers) => {
+      h = handlers;
+      return new Hub().transport(handlers);
+    },
+    origin: "http://origin.invalid",
+    // What fetch() throws for a host that does not resolve: the reason is in its cause.
+    fetch: async () => {
+      throw new TypeError("fetch failed", { cause: new Error("getaddrinfo ENOTFOUND origin.invalid") });
+    },
+    config: { bootstrapBudgetMs: 50 },
+  });
+  t.after(() => db.close());
+  // Alone in its region, the cold start asked the origin, before open() returned the store.
+  const first = [];
+  const onFirst = (e) => first.push(e.message);
+  db.on("error", onFirst);
+  assert.deepEqual(first, [], "delivered after on() returns, not inside it");
+  await new Promise((r) => setTimeout(r, 0));
+  assert.ok(
+    first.includes("EORIGIN cannot reach the origin at http://origin.invalid: getaddrinfo ENOTFOUND origin.invalid"),
+    first.join("; "),
+  );
+  // Heard errors are not kept; unheard ones are, the last 8.
+  db.off("error", onFirst);
+  for (let i = 0; i < 20; i++) h.onMessage({ from: `peer-${i}`, payload: new Uint8Array([0xff, i]) });
+  const second = [];
+  db.on("error", (e) => second.push(e.message));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(second.length, 8);
+  assert.match(second[0], /^EPROTO bad message from replica peer-12:/);
+  assert.match(second[7], /^EPROTO bad message from replica peer-19:/);
 });
