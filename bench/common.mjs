@@ -124,6 +124,9 @@ export function percentile(xs, p) {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
+/** The median of `xs` (the upper one of an even count). */
+export const median = (xs) => percentile(xs, 50);
+
 /**
  * The wasm module builds named by `dirs` (copies of pkg/web; pkg/web when none), each loaded
  * and initialised, for an A/B of the module alone: [{ dir, glue }].
@@ -150,7 +153,6 @@ export function alternate(builds, modes, one, rounds = 9) {
   for (let r = 0; r < rounds; r++) {
     for (const [k, { glue }] of builds.entries()) for (const m of modes) res[k][m].push(one(glue, m));
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   for (const [k, { dir }] of builds.entries()) {
     console.log(`${dir}: ${modes.map((m) => `${m} ${median(res[k][m]).toFixed(0)} ns`).join(", ")}`);
   }

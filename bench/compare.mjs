@@ -14,7 +14,7 @@ import { Store } from "castamere";
 import { build } from "esbuild";
 import { LoroCounter, LoroDoc, LoroMap } from "loro-crdt";
 import * as Y from "yjs";
-import { mapBaseline, rate, rateFresh } from "./common.mjs";
+import { mapBaseline, median, rate, rateFresh } from "./common.mjs";
 import { shippedBytes } from "./shipped.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -43,7 +43,6 @@ const MS = quick ? 120 : 500;
 // first pass would be a lookup in Loro and a write in the others.)
 const VALUES = ["value", "other"];
 const written = (i) => VALUES[Math.floor(i / KEYS) & 1];
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // ------------------------------------------------------------------ 1. hot path
 log("1. hot-path operations...");

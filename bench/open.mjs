@@ -22,6 +22,7 @@ import { startOrigin } from "castamere/origin";
 import { startRelay } from "castamere/relay";
 import { startReplica } from "castamere/replica";
 import { mintToken } from "castamere/token";
+import { median } from "./common.mjs";
 
 const at = process.argv.indexOf("--budget");
 const budget = at > 0 ? Number(process.argv[at + 1]) : 60;
@@ -83,7 +84,6 @@ for (let i = 0; i < 6; i++) {
   );
   await db.close();
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 console.log(
   `  median open ${median(opens).toFixed(1)} ms = ${(median(opens) / median(raws)).toFixed(1)}× ` +
     `the direct snapshot fetch (${median(raws).toFixed(1)} ms)`,

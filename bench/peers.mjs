@@ -3,10 +3,11 @@
 // pays for what another (or an earlier scenario) left in memory: `npm run bench` runs it per
 // library and scenario. Prints `{ ms, bytes }`: the median of five runs (three with --quick).
 //   node bench/peers.mjs manyWriters|bootstrap castamere|loro|yjs|automerge [--quick]
+import { median } from "./common.mjs";
+
 const [section, lib] = process.argv.slice(2);
 const quick = process.argv.includes("--quick");
 const REPEATS = quick ? 3 : 5;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The median time of `REPEATS` runs of `fn` (which returns a byte count), and those bytes. */
 function time(fn) {

@@ -474,11 +474,7 @@ export class Db extends Commands {
         }
         this._drain();
       })
-      .catch((e) => {
-        this._emit("error", e);
-        // While opening, a refusal that retrying cannot mend (the token) fails open().
-        if (e.status >= 400 && e.status < 500) this._refuseOpen?.(e);
-      })
+      .catch((e) => this._failed(e, e.status))
       .finally(() => this._inflight.delete(p));
     this._inflight.add(p);
   }
@@ -495,11 +491,7 @@ export class Db extends Commands {
 
   _onStatus(status, why, code) {
     if (status === "refused") {
-      const e = new CastamereError(`ECONNREFUSED the relay refused the connection: ${why}`, "ECONNREFUSED");
-      this._emit("error", e);
-      // While opening, the caller waits on open(), with no listener yet: a refusal that
-      // retrying cannot mend (4xx: the token, the request) fails it.
-      if (code >= 400 && code < 500) this._refuseOpen?.(e);
+      this._failed(new CastamereError(`ECONNREFUSED the relay refused the connection: ${why}`, "ECONNREFUSED"), code);
     } else if (status === "closed") {
       this._welcomed = false;
       this._connected.clear();
@@ -513,6 +505,13 @@ export class Db extends Commands {
       this._up = up;
       this._emit("connection", up ? { connected: true } : { connected: false, reason: why });
     }
+  }
+
+  /** Reports `e`. While opening, a refusal that retrying cannot mend (an HTTP 4xx `status`: the
+   * token, the request) also fails open(), whose caller has no listener yet. */
+  _failed(e, status) {
+    this._emit("error", e);
+    if (status >= 400 && status < 500) this._refuseOpen?.(e);
   }
 
   /** Whether the relay connection is up, and if not, why it last went down. */

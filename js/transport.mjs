@@ -31,9 +31,10 @@ const MAX_QUEUE_BYTES = 8 << 20;
 let loadDefault = null;
 
 /**
- * Where the WebSocket class comes from when open() is given none (the Node entry sets the ws
+ * Where the WebSocket class comes from when open() is given none. The Node entry sets the ws
  * package: it shows why the relay refused a connection, where Node 22's global WebSocket, as
- * browsers', reports only that it failed).
+ * browsers', reports only that it failed. Elsewhere it is the global one (workerd upgrades
+ * through fetch() instead, see connectByFetch).
  */
 export function setWebSocketLoader(load) {
   loadDefault = load;
@@ -43,15 +44,14 @@ async function webSocketClass(given) {
   if (given) return given;
   if (loadDefault) return loadDefault();
   if (typeof globalThis.WebSocket === "function") return globalThis.WebSocket;
-  const ws = await import("ws");
-  return ws.WebSocket ?? ws.default;
+  throw new Error("castamere: this runtime has no WebSocket; pass one as open({ WebSocket })");
 }
 
 /** A reconnecting WebSocket client of the castamere relay. */
 export class RelayTransport {
   /**
    * @param {object} o url (ws://host:port), token, replicaId, region (for region-wide
-   *   tokens), WebSocket (a constructor; default: the global one, else the `ws` package),
+   *   tokens), WebSocket (a constructor; default: see setWebSocketLoader),
    *   onMessage, onStatus, minBackoffMs (100), maxBackoffMs (5000).
    */
   constructor(o) {
@@ -87,9 +87,7 @@ export class RelayTransport {
     try {
       ws = new WS(this.url());
     } catch (e) {
-      this.o.onStatus?.("closed", e.message);
-      this.retry();
-      return;
+      return this.lost(e.message, true);
     }
     this.ws = ws;
     ws.binaryType = "arraybuffer";
@@ -107,17 +105,12 @@ export class RelayTransport {
     try {
       res = await fetch(this.url().replace(/^ws/, "http"), { headers: { Upgrade: "websocket" } });
     } catch (e) {
-      this.o.onStatus?.("closed", e.message);
-      this.retry();
-      return;
+      return this.lost(e.message, true);
     }
     const ws = res.webSocket;
     if (!ws) {
       await res.body?.cancel();
-      const reason = this.refusedWith(res.headers.get("x-castamere-reason"), res.status);
-      if (!this.refused) this.o.onStatus?.("closed", reason);
-      this.retry();
-      return;
+      return this.lost(this.refusedWith(res.headers.get("x-castamere-reason"), res.status), false);
     }
     ws.accept();
     if (this.closed) {
@@ -171,9 +164,15 @@ export class RelayTransport {
       const was = this.open;
       this.open = false;
       if (this.ws === ws) this.ws = null;
-      if (was || !this.refused) this.o.onStatus?.("closed", ev.reason || failure || `code ${ev.code}`);
-      this.retry();
+      this.lost(ev.reason || failure || `code ${ev.code}`, was);
     });
+  }
+
+  /** A connection that failed or ended: says why (unless a 401 already did, for one that was
+   * never open), and tries again after a backoff. */
+  lost(why, wasOpen) {
+    if (wasOpen || !this.refused) this.o.onStatus?.("closed", why);
+    this.retry();
   }
 
   retry() {

@@ -56,7 +56,7 @@ await build({
   ...common,
   packages: undefined,
   stdin: {
-    contents: 'import ws from "ws"; export default ws; export const { WebSocket, WebSocketServer } = ws;',
+    contents: 'import ws from "ws"; export default ws; export const { WebSocket } = ws;',
     resolveDir: root,
   },
   outfile: join(root, "dist/esm/ws.mjs"),

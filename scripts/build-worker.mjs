@@ -24,7 +24,6 @@ const result = await build({
   mainFields: ["module", "main"],
   loader: { ".wasm": "copy" },
   assetNames: "[name]",
-  alias: { ws: join(root, "js/relay/no-ws.mjs") },
   minify: true,
   // Short lines: a log that shows an error's source line shows one line, not the bundle.
   lineLimit: 160,

@@ -5,7 +5,7 @@
 // writes after the response with `ctx.waitUntil`. Requests of one isolate take turns.
 import "../workerd.mjs";
 import { responseBody } from "../app.mjs";
-import { Db } from "../db.mjs";
+import { open } from "../db.mjs";
 
 /** The AppRequest of a Fetch API Request. */
 export async function requestFromFetch(request) {
@@ -46,16 +46,9 @@ export function workerHandler(app, options) {
       let res;
       try {
         if (!db) {
-          const opening = new Db({ ...dbOptions, config: { ...dbOptions.config, bootstrapBudgetMs: syncBudgetMs } });
-          try {
-            opening.synced = await opening._open();
-          } catch (e) {
-            // A refused token fails this request and the next ones, each saying why; no write
-            // goes into a store that could never ship it.
-            await opening.close();
-            throw e;
-          }
-          db = opening;
+          // A refused token fails this request and the next ones, each saying why (open()
+          // closes what it opened): no write goes into a store that could never ship it.
+          db = await open({ ...dbOptions, config: { ...dbOptions.config, bootstrapBudgetMs: syncBudgetMs } });
         } else {
           db.resume();
           await db.sync({ budgetMs: syncBudgetMs });

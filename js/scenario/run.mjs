@@ -7,7 +7,6 @@
 //           at the origin across a wide-area round trip, every write a durable transaction.
 // Then it checks that no write was lost and that live replicas converged, prints a table, and
 // writes an HTML report (and --json). Wide-area delays are simulated (--wan-ms) and labeled so.
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -16,6 +15,7 @@ import { signJwt } from "castamere";
 import { mintToken } from "../token.mjs";
 import { episode, Truth } from "./episode.mjs";
 import { Pool } from "./pool.mjs";
+import { startProcess } from "./processes.mjs";
 import { renderReport } from "./report.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -33,31 +33,6 @@ const DEFAULTS = {
   quiet: false,
   anchor: true,
 };
-
-/**
- * Starts `file` and resolves once it printed a line matching `ready`, with `child.url` set to
- * the first address it printed. Servers start on `--port 0` and say where they listen: a port
- * found free beforehand can be taken by another process before the server binds it.
- */
-function startProcess(file, args, ready) {
-  return new Promise((resolveStart, reject) => {
-    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`${file} did not start: ${out}`)), 15_000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        child.url = out.match(/\b(?:ws|http):\/\/[\d.]+:\d+/)?.[0];
-        resolveStart(child);
-      }
-    });
-    child.stderr.on("data", (d) => {
-      out += d;
-    });
-    child.once("exit", (c) => reject(new Error(`${file} exited (${c}): ${out}`)));
-  });
-}
 
 /** A CloudFront viewer-request event for a wiki request. */
 export function cfEvent(method, uri, { body, jwt } = {}) {
@@ -124,7 +99,7 @@ export async function runScenario(flags = {}) {
     const relayProcess = await startProcess(
       cli,
       ["relay", "--port", "0", "--secret", secret, "--quiet", "--max-messages-per-second", "100000"],
-      /listening on/,
+      { ready: /listening on/ },
     );
     children.push(relayProcess);
     const originProcess = await startProcess(
@@ -143,13 +118,13 @@ export async function runScenario(flags = {}) {
         String(o.wanMs),
         "--quiet",
       ],
-      /listening on/,
+      { ready: /listening on/ },
     );
     children.push(originProcess);
     const appProcess = await startProcess(
       join(root, "js/scenario/origin-app.mjs"),
       ["--port", "0", "--db", join(tmp, "origin-app.sqlite"), "--jwt-secret", jwtSecret, "--wan-ms", String(o.wanMs)],
-      /listening on/,
+      { ready: /listening on/ },
     );
     children.push(appProcess);
     const relay = relayProcess.url;
@@ -160,7 +135,7 @@ export async function runScenario(flags = {}) {
       const anchorProcess = await startProcess(
         cli,
         ["replica", "--relay", relay, "--token", token, "--origin", origin, "--port", "0", "--quiet"],
-        /running/,
+        { ready: /running/ },
       );
       children.push(anchorProcess);
       anchor = anchorProcess.url;

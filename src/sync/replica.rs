@@ -1338,7 +1338,7 @@ impl Replica {
     fn ask_origin(&mut self, now: u64) {
         let Some(s) = self.session.as_mut() else { return };
         s.asked_origin = true;
-        s.deadline = s.deadline.max(now + (s.deadline - s.started));
+        s.deadline = s.deadline.max(now.saturating_add(s.deadline - s.started));
         self.send(Destination::Origin, Message::SnapshotRequest { from: self.id });
     }
 

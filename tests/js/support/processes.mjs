@@ -1,44 +1,20 @@
 // Test helpers: real relay/origin processes and replica processes on loopback.
-import { fork, spawn } from "node:child_process";
+import { fork } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startProcess as start } from "../../../js/scenario/processes.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const cli = join(root, "js/cli.mjs");
 
-/**
- * Starts `castamere <args>` and resolves once it printed a line matching `ready`. The child's
- * `url` and `port` are those of the first address it printed: start servers on `--port 0` and
- * read them there, since a port found free beforehand can be taken by another process before
- * the server binds it.
- */
+/** Starts `castamere <args>` (see js/scenario/processes.mjs): quiet, unless CASTAMERE_TEST_LOGS. */
 export function startProcess(args, ready = /listening on/) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args, ...(process.env.CASTAMERE_TEST_LOGS ? [] : ["--quiet"])], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.output = () => out;
-    const timer = setTimeout(() => reject(new Error(`castamere ${args[0]} did not start: ${out}`)), 10_000);
-    const onData = (d) => {
-      out += d;
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        child.stdout.off("data", onData);
-        child.url = out.match(/\b(?:ws|http):\/\/[\d.]+:\d+/)?.[0];
-        child.port = child.url && Number(new URL(child.url).port);
-        resolve(child);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", (d) => {
-      out += d;
-      if (process.env.CASTAMERE_TEST_LOGS) process.stderr.write(d);
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`castamere ${args[0]} exited with ${code}: ${out}`));
-    });
+  const logs = Boolean(process.env.CASTAMERE_TEST_LOGS);
+  return start(cli, [...args, ...(logs ? [] : ["--quiet"])], {
+    ready,
+    timeoutMs: 10_000,
+    name: `castamere ${args[0]}`,
+    echo: logs,
   });
 }
 
