@@ -304,8 +304,10 @@ mod tests {
                     Op::Insert(k, v) => prop_assert_eq!(m.insert(k, v), model.insert(k, v)),
                     Op::Remove(k) => prop_assert_eq!(m.remove(&k), model.remove(&k)),
                     Op::OrDefault(k) => {
-                        *m.or_default(k) += 1;
-                        *model.entry(k).or_default() += 1;
+                        let v = m.or_default(k);
+                        *v = v.wrapping_add(1);
+                        let v = model.entry(k).or_default();
+                        *v = v.wrapping_add(1);
                     }
                     Op::PopFirst => prop_assert_eq!(m.pop_first(), model.pop_first()),
                     Op::Extend(pairs) => {
