@@ -108,9 +108,6 @@ impl<V> Default for DotFun<V> {
     }
 }
 
-/// A set of dots.
-pub type DotSet = DotFun<()>;
-
 impl<V: Clone + PartialEq + Debug> DotFun<V> {
     /// The store with one entry.
     pub fn single(dot: Dot, v: V) -> Self {

@@ -7,6 +7,7 @@
 mod any;
 mod context;
 mod dot;
+mod dotset;
 mod dotstore;
 mod dwflag;
 mod ewflag;
@@ -22,7 +23,8 @@ pub(crate) mod testing;
 pub use any::{AnyCrdt, AnyMap, Kind, Slot, SlotType};
 pub use context::{CausalContext, Seen};
 pub use dot::{Dot, ReplicaId};
-pub use dotstore::{Causal, DotFun, DotMap, DotSet, DotStore, Lattice};
+pub use dotset::DotSet;
+pub use dotstore::{Causal, DotFun, DotMap, DotStore, Lattice};
 pub use dwflag::DwFlag;
 pub use ewflag::EwFlag;
 pub use hlc::Hlc;

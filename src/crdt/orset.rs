@@ -3,7 +3,8 @@
 
 use super::context::CausalContext;
 use super::dot::{Dot, ReplicaId};
-use super::dotstore::{Causal, DotMap, DotSet, DotStore};
+use super::dotset::DotSet;
+use super::dotstore::{Causal, DotMap, DotStore};
 use super::Key;
 
 /// An add-wins set: a remove drops only the adds it observed, so an add concurrent with a
@@ -34,9 +35,7 @@ impl OrSet {
                 old.for_each_dot(&mut |d| delta.ctx.insert(d));
             }
             // A member listed twice keeps only its last dot; the first stays in the context.
-            let mut s = DotSet::default();
-            s.insert(dot, ());
-            if let Some(prev) = delta.store.0.entries.insert(Key::from(*m), s) {
+            if let Some(prev) = delta.store.0.entries.insert(Key::from(*m), DotSet::single(dot)) {
                 prev.for_each_dot(&mut |d| delta.ctx.insert(d));
             }
             delta.ctx.insert(dot);

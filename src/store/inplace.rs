@@ -102,15 +102,14 @@ fn add_member(
     new: bool,
 ) {
     let join = |dots: &mut DotSet| {
-        dots.0.retain(|(d, _)| !observed(d));
-        let at = dots.0.partition_point(|(d, _)| *d < dot);
-        dots.0.insert(at, (dot, ()));
+        dots.retain(|d| !observed(&d));
+        dots.insert(dot);
     };
     if new {
         match set.0.entries.entry(key()) {
             Entry::Occupied(mut e) => join(e.get_mut()),
             Entry::Vacant(e) => {
-                e.insert(DotSet::single(dot, ()));
+                e.insert(DotSet::single(dot));
             }
         }
         return;
@@ -118,7 +117,7 @@ fn add_member(
     match member_dots(set, member, probe) {
         Some(dots) => join(dots),
         None => {
-            set.0.entries.insert(key(), DotSet::single(dot, ()));
+            set.0.entries.insert(key(), DotSet::single(dot));
         }
     }
 }
@@ -319,15 +318,15 @@ impl Store {
         };
         let probe = entry.as_ref().map(|e| e.key());
         let added = i64::from(old.is_none_or(|d| d.is_bottom()));
-        for (d, _) in old.iter().flat_map(|o| o.0.iter()) {
+        for d in old.iter().flat_map(|o| o.dots()) {
             outgoing.ctx.insert(*d);
         }
         outgoing.ctx.insert(dot);
-        let observed = |d: &Dot| old.is_some_and(|o| o.0.iter().any(|(x, _)| x == d));
+        let observed = |d: &Dot| old.is_some_and(|o| o.contains(*d));
         let new_key = || probe.cloned().unwrap_or_else(|| Key::from(member));
         let single = |member: Key| {
             let mut m = DotMap::default();
-            m.entries.insert(member, DotSet::single(dot, ()));
+            m.entries.insert(member, DotSet::single(dot));
             fresh(OrSet(m))
         };
         match out {
@@ -335,19 +334,16 @@ impl Store {
             None => out_insert(&mut outgoing.store.entries, held, key, single(new_key())),
         }
         // The add observed every dot the member had here: it leaves only its own.
-        let own = |dots: &mut DotSet| {
-            dots.0.clear();
-            dots.0.push((dot, ()));
-        };
+        let own = |dots: &mut DotSet| dots.set_one(dot);
         match (entry, mine) {
             (Some(Entry::Occupied(mut e)), _) => own(e.get_mut()),
             (Some(Entry::Vacant(e)), _) => {
-                e.insert(DotSet::single(dot, ()));
+                e.insert(DotSet::single(dot));
             }
             (None, Some(dots)) => own(dots),
             (None, None) => match set {
                 Some(s) => {
-                    s.0.entries.insert(Key::from(member), DotSet::single(dot, ()));
+                    s.0.entries.insert(Key::from(member), DotSet::single(dot));
                 }
                 None => {
                     state.store.entries.insert(key.clone(), single(Key::from(member)));
