@@ -115,6 +115,12 @@ export interface ReplicaConfig {
   originCheckMs?: number;
   /** Bytes of own delta-groups kept for retransmission (4 MiB). */
   outboxMaxBytes?: number;
+  /**
+   * Bytes of peers' delta-groups held until the origin has them, to ship a departed writer's
+   * writes and to serve peers' catch-up (16 MiB); past it, the largest writer's oldest groups
+   * go and those writes travel inside a full state instead.
+   */
+  heldMaxBytes?: number;
   /** Seed of retry jitter. */
   seed?: number;
   maxKeyBytes?: number;
@@ -213,6 +219,10 @@ export declare class Db extends Commands {
     originMessages: number;
     originBytes: number;
     groups: number;
+    /** Bytes of peers' delta-groups held until the origin has them. */
+    heldBytes: number;
+    /** Peers' delta-groups dropped from those held, over `heldMaxBytes`. */
+    heldDropped: number;
   };
   /** The compulsory anti-entropy session: catches up with the region within `budgetMs` (300). */
   sync(options?: { budgetMs?: number }): Promise<SyncResult>;

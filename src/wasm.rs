@@ -381,6 +381,7 @@ fn config(replica: u64, options: &JsValue) -> Result<Config, JsValue> {
             "handoffOriginAfterMs" => c.handoff_origin_after_ms = n,
             "originCheckMs" => c.origin_check_ms = n.max(1),
             "outboxMaxBytes" => c.outbox_max_bytes = n as usize,
+            "heldMaxBytes" => c.held_max_bytes = n as usize,
             "seed" => c.seed = n,
             "maxKeyBytes" => c.limits.max_key_bytes = n as usize,
             "maxValueBytes" => c.limits.max_value_bytes = n as usize,
@@ -458,7 +459,8 @@ impl WasmReplica {
         self.0.store().len() as f64
     }
 
-    /// What this replica sent: `{ peerMessages, peerBytes, originMessages, originBytes, groups }`.
+    /// What this replica sent, `{ peerMessages, peerBytes, originMessages, originBytes, groups }`,
+    /// and what it holds of its peers' groups for the origin, `{ heldBytes, heldDropped }`.
     #[wasm_bindgen(getter)]
     pub fn stats(&self) -> Object {
         let s = self.0.stats();
@@ -468,6 +470,8 @@ impl WasmReplica {
         set(&o, "originMessages", s.origin_messages as f64);
         set(&o, "originBytes", s.origin_bytes as f64);
         set(&o, "groups", s.groups as f64);
+        set(&o, "heldBytes", s.held_bytes as f64);
+        set(&o, "heldDropped", s.held_dropped as f64);
         o
     }
 

@@ -75,3 +75,33 @@ fn a_spike_on_hot_keys_reaches_the_origin_in_few_batches() {
     let per_request = sim.truth.writes as f64 / sim.origin_requests as f64;
     assert!(per_request >= 20.0, "only {per_request:.1} writes per origin request");
 }
+
+#[test]
+fn a_dead_writer_whose_peers_dropped_its_older_groups_still_reaches_the_origin() {
+    // The origin lags (one batch every 3 s) and peers hold only each writer's newest group:
+    // when the writer dies before its first batch, the peer that adopts its writes has to
+    // ship them inside a full state.
+    let mut rng = Rng::new(11);
+    let mut scenario = Scenario::random(&mut rng);
+    scenario.replicas = 3;
+    scenario.loss = 0.0;
+    scenario.dup = 0.0;
+    scenario.faults = false;
+    scenario.config.origin_interval_ms = 3_000;
+    scenario.config.held_max_bytes = 0;
+    let mut sim = Sim::new(11, scenario);
+    let start = sim.now;
+    for k in 0..200u64 {
+        sim.run_until(start + 5 * k);
+        sim.exec(0, &[b"INCRBY", b"views", b"1"]);
+    }
+    sim.run_until(start + 1_200);
+    assert_eq!(sim.origin.mark(sim.nodes[0].replica.id()), 0, "the writer's batch went out before it died");
+    assert!(sim.nodes[0].replica.region_acked() >= 150, "peers acknowledged {}", sim.nodes[0].replica.region_acked());
+    sim.nodes[0].status = sim::Status::Crashed;
+    let dropped: u64 = [1, 2].iter().map(|&i| sim.nodes[i].replica.stats().held_dropped).sum();
+    assert!(dropped > 0, "no peer dropped a held group");
+    sim.heal();
+    assert!(sim.check().is_empty(), "{:?}", sim.check());
+    assert_eq!(sim.origin.store().exec_read(&[b"GET", b"views"]).unwrap(), castamere::Reply::Int(200));
+}

@@ -70,6 +70,8 @@ export async function startReplica(options = {}) {
             ["castamere_replica_peer_messages_total", "counter", s.peerMessages],
             ["castamere_replica_peer_bytes_total", "counter", s.peerBytes],
             ["castamere_replica_origin_requests_total", "counter", s.originMessages],
+            ["castamere_replica_held_bytes", "gauge", s.heldBytes],
+            ["castamere_replica_held_dropped_total", "counter", s.heldDropped],
           ]),
         );
       } else if (path === "/v1/snapshot" && req.method === "GET") {

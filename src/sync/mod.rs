@@ -53,6 +53,7 @@
 //! assert_eq!(a.region_acked(), 1); // b holds a's write: it survives a's crash
 //! ```
 
+mod held;
 mod membership;
 mod messages;
 mod origin;

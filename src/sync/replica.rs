@@ -4,6 +4,7 @@
 use crate::vecmap::{VecMap, VecSet};
 use std::collections::{BTreeMap, VecDeque};
 
+use super::held::{Group, Held};
 use super::membership::{Lease, Membership};
 use super::messages::{Batch, Deltas, GroupData, Heartbeat, Mark, Message};
 use crate::codec::{self, Blob, GroupFrame};
@@ -47,6 +48,10 @@ pub struct Config {
     /// Bytes of own delta-groups kept for retransmission; older ones are dropped and a
     /// lagging peer then repairs from a full state.
     pub outbox_max_bytes: usize,
+    /// Bytes of peers' delta-groups held until the origin has them (for adopting a departed
+    /// writer's writes and for peers' catch-up); past it the largest writer's oldest go, and
+    /// those writes are then shipped or served inside a full state.
+    pub held_max_bytes: usize,
     /// Seed of the jitter applied to retries.
     pub seed: u64,
     /// Limits on keys and values.
@@ -69,6 +74,7 @@ impl Default for Config {
             bootstrap_budget_ms: 300,
             origin_check_ms: 30_000,
             outbox_max_bytes: 4 << 20,
+            held_max_bytes: 16 << 20,
             seed: 0x5eed,
             limits: Limits::default(),
         }
@@ -149,13 +155,10 @@ pub struct Stats {
     pub origin_bytes: u64,
     /// Delta-groups sealed.
     pub groups: u64,
-}
-
-#[derive(Debug, Clone)]
-struct Group {
-    lo: u64,
-    hi: u64,
-    delta: Vec<u8>,
+    /// Bytes of peers' delta-groups held until the origin has them (now).
+    pub held_bytes: u64,
+    /// Peers' delta-groups dropped from those held, over `held_max_bytes`.
+    pub held_dropped: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -250,7 +253,7 @@ pub struct Replica {
     region_acked: u64,
     origin_acked: u64,
 
-    held: VecMap<ReplicaId, Vec<Group>>,
+    held: Held,
     delivered: BTreeMap<ReplicaId, u64>,
     early: VecMap<ReplicaId, VecMap<u64, (u64, Causal<Keyspace>)>>,
     origin_marks: BTreeMap<ReplicaId, u64>,
@@ -335,7 +338,7 @@ impl Replica {
             nacked: BTreeMap::new(),
             region_acked: 0,
             origin_acked: 0,
-            held: VecMap::new(),
+            held: Held::new(config.held_max_bytes),
             delivered: BTreeMap::new(),
             early: VecMap::new(),
             origin_marks: BTreeMap::new(),
@@ -405,7 +408,7 @@ impl Replica {
 
     /// What this replica sent so far.
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats { held_bytes: self.held.bytes() as u64, held_dropped: self.held.dropped(), ..self.stats }
     }
 
     /// Whether an anti-entropy session is running.
@@ -886,7 +889,7 @@ impl Replica {
     /// How far this replica holds each source it tracks (live peers and held sources).
     fn ack_vector(&self) -> Vec<Mark> {
         let mut sources: VecSet<ReplicaId> = self.live.clone();
-        sources.extend(self.held.keys().copied());
+        sources.extend(self.held.sources());
         sources.into_iter().map(|s| (s, self.delivered(s))).filter(|(_, v)| *v > 0).collect()
     }
 
@@ -1003,7 +1006,7 @@ impl Replica {
         self.live = live;
         self.acks.retain(|p, _| self.live.contains(p));
         self.last_heard.retain(|p, _| self.live.contains(p));
-        self.acks_sent.retain(|s, _| self.live.contains(s) || self.held.contains_key(s));
+        self.acks_sent.retain(|s, _| self.live.contains(s) || self.held.has(*s));
         self.prune_outbox();
     }
 
@@ -1047,10 +1050,7 @@ impl Replica {
         self.on_acks(d.from, &d.acks);
         let before = self.delivered(d.from);
         if d.hi > self.origin_mark(d.from) {
-            let held = self.held.or_default(d.from);
-            if !held.iter().any(|g| g.lo == d.lo && g.hi == d.hi) {
-                held.push(Group { lo: d.lo, hi: d.hi, delta: d.delta });
-            }
+            self.held.insert(d.from, Group { lo: d.lo, hi: d.hi, delta: d.delta });
         }
         if d.lo > before {
             self.wait_early(now, d.from, d.lo, d.hi, delta, before);
@@ -1136,12 +1136,7 @@ impl Replica {
             return;
         }
         *m = mark;
-        if let Some(groups) = self.held.get_mut(&source) {
-            groups.retain(|g| g.hi > mark);
-            if groups.is_empty() {
-                self.held.remove(&source);
-            }
-        }
+        self.held.origin_reached(source, mark);
         if source == self.id {
             let upto = mark.min(self.store.last_write());
             if upto > self.origin_acked {
@@ -1187,11 +1182,8 @@ impl Replica {
             if have >= mine {
                 continue;
             }
-            let kept: Vec<&Group> = if source == self.id {
-                self.outbox.iter().collect()
-            } else {
-                self.held.get(&source).map(|g| g.iter().collect()).unwrap_or_default()
-            };
+            let kept: Vec<&Group> =
+                if source == self.id { self.outbox.iter().collect() } else { self.held.groups(source).collect() };
             let mut useful: Vec<&Group> = kept.into_iter().filter(|g| g.hi > have).collect();
             if covered_from(&mut useful, have) < mine {
                 return full();
@@ -1429,7 +1421,7 @@ impl Replica {
         }
         let mut sources = VecSet::new();
         sources.extend(self.delivered.keys().copied());
-        sources.extend(self.held.keys().copied());
+        sources.extend(self.held.sources());
         sources.retain(|s| *s != self.id && !self.live.contains(s));
         for source in sources {
             let mark = self.origin_mark(source);
@@ -1448,8 +1440,7 @@ impl Replica {
             if !self.retiring && rendezvous(source, holders.chain(std::iter::once(self.id))) != Some(self.id) {
                 continue;
             }
-            let groups: Vec<&Group> =
-                self.held.get(&source).map(|g| g.iter().filter(|g| g.hi > mark).collect()).unwrap_or_default();
+            let groups: Vec<&Group> = self.held.groups(source).filter(|g| g.hi > mark).collect();
             let mut useful = groups.clone();
             let reach = covered_from(&mut useful, mark);
             let (hi, delta) = if reach >= mine {

@@ -88,6 +88,16 @@ impl Scenario {
             mixed: true,
             config: sim_config(rng.next()),
         }
+        .with_held_max_bytes([16 << 20, 2048, 256, 0][rng.below(4) as usize])
+    }
+}
+
+impl Scenario {
+    /// The same scenario with peers' groups held up to `bytes` (drawn last, so that every
+    /// other draw of a seed stays what it was).
+    fn with_held_max_bytes(mut self, bytes: usize) -> Scenario {
+        self.config.held_max_bytes = bytes;
+        self
     }
 }
 
