@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "castamere/token";
 import { startCli } from "./common.mjs";
-import { Origin, Replica } from "./glue.mjs";
+import { Origin, Replica, transmits } from "./glue.mjs";
 
 const quick = process.argv.includes("--quick");
 const jsonAt = process.argv.indexOf("--json");
@@ -46,14 +46,14 @@ const batches = [];
   let now = 1000;
   for (const w of writers) {
     w.r.start(now);
-    w.r.pollTransmits();
+    transmits(w.r);
   }
   for (let b = 0; b < NB; b++) {
     const w = writers[b % writers.length];
     now += 1;
     for (let k = 0; k < KEYS_PER_BATCH; k++) w.r.incrBy(`key:${(b * 7 + k * 13) % 5000}`, 1, now);
     w.r.flushOrigin(now);
-    const p = w.r.pollTransmits().find((t) => t.to === "origin").payload;
+    const p = transmits(w.r).find((t) => t.to === "origin").payload;
     w.r.handleMessage(now, w.o.handle(p).response);
     batches.push(p);
   }
@@ -115,7 +115,7 @@ let originBytes = 0;
 let responseBytes = 0;
 async function pump(r) {
   r.handleTimeout(now);
-  for (const t of r.pollTransmits()) {
+  for (const t of transmits(r)) {
     if (t.to !== "origin") continue;
     originRequests++;
     originBytes += t.payload.length;

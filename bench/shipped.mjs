@@ -1,7 +1,7 @@
 // What one operation costs on the wire as the sync engine ships it to the region: the
 // delta-group message (envelope: sender, range, acknowledgements) and the delta inside it.
 // Measured on a real replica with a random 64-bit id, as every process start picks.
-import { Replica } from "./glue.mjs";
+import { Replica, transmits } from "./glue.mjs";
 
 function varint(b, at) {
   let v = 0n;
@@ -38,8 +38,7 @@ export function shippedBytes(op, warm = 1) {
   let now = 1_700_000_000_000;
   r.start(now);
   const drain = () => {
-    const out = r
-      .pollTransmits()
+    const out = transmits(r)
       .map((t) => splitDeltas(t.payload))
       .filter(Boolean);
     r.pollEvents();

@@ -141,20 +141,29 @@ export class RelayTransport {
   }
 
   listen(ws) {
-    ws.addEventListener("message", (ev) => {
-      if (typeof ev.data === "string") {
-        let msg;
-        try {
-          msg = JSON.parse(ev.data);
-        } catch {
-          return;
-        }
-        this.o.onControl?.(msg);
+    const control = (text) => {
+      let msg;
+      try {
+        msg = JSON.parse(text);
+      } catch {
         return;
       }
-      const f = parseIncoming(new Uint8Array(ev.data));
+      this.o.onControl?.(msg);
+    };
+    const binary = (bytes) => {
+      const f = parseIncoming(bytes);
       if (f) this.o.onMessage?.(f);
-    });
+    };
+    if (typeof ws.on === "function") {
+      // The `ws` package: its own event, with the frame as a Buffer (a Uint8Array), saves the
+      // copy into an ArrayBuffer and the event object of the standard interface per message.
+      ws.binaryType = "nodebuffer";
+      ws.on("message", (data, isBinary) => (isBinary ? binary(data) : control(data.toString())));
+    } else {
+      ws.addEventListener("message", (ev) =>
+        typeof ev.data === "string" ? control(ev.data) : binary(new Uint8Array(ev.data)),
+      );
+    }
     // A connection that failed closes with code 1006 and no reason: its error says why.
     let failure = null;
     ws.addEventListener("error", (ev) => {

@@ -393,7 +393,7 @@ fn config(replica: u64, options: &JsValue) -> Result<Config, JsValue> {
 
 /// A networked replica's state machine as seen from JavaScript (the shim's `open()` drives it).
 #[wasm_bindgen(js_name = Replica)]
-pub struct WasmReplica(Replica, Option<Error>, Scratch);
+pub struct WasmReplica(Replica, Option<Error>, Scratch, Destination);
 
 #[wasm_bindgen(js_class = Replica)]
 impl WasmReplica {
@@ -402,7 +402,12 @@ impl WasmReplica {
     pub fn new(id_high: u32, id_low: u32, options: JsValue) -> Result<WasmReplica, JsValue> {
         console_error_panic_hook::set_once();
         let replica_id = replica_id(id_high, id_low);
-        Ok(WasmReplica(Replica::new(replica_id, config(replica_id, &options)?), None, Scratch::new()))
+        Ok(WasmReplica(
+            Replica::new(replica_id, config(replica_id, &options)?),
+            None,
+            Scratch::new(),
+            Destination::Region,
+        ))
     }
 
     /// This replica's id, as a decimal string.
@@ -543,26 +548,34 @@ impl WasmReplica {
         self.0.handle_timeout(now_ms(now));
     }
 
-    /// Every pending transmit: `[{ to: "region" | "membership" | "origin" | "peer", peer?, payload }]`.
-    #[wasm_bindgen(js_name = pollTransmits)]
-    pub fn poll_transmits(&mut self) -> Array {
-        let out = Array::new();
-        while let Some(t) = self.0.poll_transmit() {
-            let o = Object::new();
-            let to = match t.destination {
-                Destination::Region => "region",
-                Destination::Membership => "membership",
-                Destination::Origin => "origin",
-                Destination::Peer(p) => {
-                    set(&o, "peer", p.to_string());
-                    "peer"
-                }
-            };
-            set(&o, "to", to);
-            set(&o, "payload", Uint8Array::from(t.payload.as_slice()));
-            out.push(&o);
+    /// The next message to send, or undefined when there is none; `transmitTo` then says
+    /// where it goes. The shim's loop: no object or string is made per message.
+    #[wasm_bindgen(js_name = pollTransmit)]
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        let t = self.0.poll_transmit()?;
+        self.3 = t.destination;
+        Some(t.payload)
+    }
+
+    /// Where the message `pollTransmit` returned last goes: 0 the region, 1 the membership
+    /// topic, 2 one peer (`transmitPeer`), 3 the origin.
+    #[wasm_bindgen(getter, js_name = transmitTo)]
+    pub fn transmit_to(&self) -> u32 {
+        match self.3 {
+            Destination::Region => 0,
+            Destination::Membership => 1,
+            Destination::Peer(_) => 2,
+            Destination::Origin => 3,
         }
-        out
+    }
+
+    /// The peer the message `pollTransmit` returned last goes to (decimal id), if one.
+    #[wasm_bindgen(getter, js_name = transmitPeer)]
+    pub fn transmit_peer(&self) -> Option<String> {
+        match self.3 {
+            Destination::Peer(p) => Some(p.to_string()),
+            _ => None,
+        }
     }
 
     /// Every pending event, as plain objects with a `type`.

@@ -50,12 +50,12 @@ fn deltas_cross_between_stores() {
 }
 
 fn deliver(from: &mut castamere::wasm::WasmReplica, to: &mut castamere::wasm::WasmReplica, now: f64) {
-    for t in from.poll_transmits().iter() {
-        let dest = Reflect::get(&t, &"to".into()).unwrap().as_string().unwrap();
-        assert!(["region", "membership", "peer", "origin"].contains(&dest.as_str()));
-        if dest != "origin" {
-            let p: js_sys::Uint8Array = Reflect::get(&t, &"payload".into()).unwrap().into();
-            to.handle_message(now, &p.to_vec()).unwrap();
+    while let Some(p) = from.poll_transmit() {
+        let dest = from.transmit_to();
+        assert!(dest <= 3, "destination {dest}");
+        assert_eq!(from.transmit_peer().is_some(), dest == 2);
+        if dest != 3 {
+            to.handle_message(now, &p).unwrap();
         }
     }
     let _ = from.poll_events();

@@ -11,8 +11,12 @@ export const FROM_PUBLISH = 0x11;
 export const FROM_DIRECT = 0x12;
 export const TOPICS = ["sync", "membership"];
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
+/** The ASCII string of `b` (replica ids are decimal digits; TextDecoder costs more on so few). */
+function ascii(b) {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
 
 /** A replica id is a decimal u64 (1-20 digits). */
 export function validReplicaId(id) {
@@ -28,12 +32,12 @@ export function publishFrame(topic, payload) {
 }
 
 export function directFrame(to, payload) {
-  const id = enc.encode(to);
-  const f = new Uint8Array(2 + id.length + payload.length);
+  // `to` is a replica id: ASCII digits, one byte each.
+  const f = new Uint8Array(2 + to.length + payload.length);
   f[0] = DIRECT;
-  f[1] = id.length;
-  f.set(id, 2);
-  f.set(payload, 2 + id.length);
+  f[1] = to.length;
+  for (let i = 0; i < to.length; i++) f[2 + i] = to.charCodeAt(i);
+  f.set(payload, 2 + to.length);
   return f;
 }
 
@@ -43,12 +47,12 @@ export function parseIncoming(bytes) {
   if (b[0] === FROM_PUBLISH && b.length >= 3) {
     const n = b[2];
     if (b.length < 3 + n) return null;
-    return { kind: "publish", topic: TOPICS[b[1]], from: dec.decode(b.subarray(3, 3 + n)), payload: b.subarray(3 + n) };
+    return { kind: "publish", topic: TOPICS[b[1]], from: ascii(b.subarray(3, 3 + n)), payload: b.subarray(3 + n) };
   }
   if (b[0] === FROM_DIRECT && b.length >= 2) {
     const n = b[1];
     if (b.length < 2 + n) return null;
-    return { kind: "direct", from: dec.decode(b.subarray(2, 2 + n)), payload: b.subarray(2 + n) };
+    return { kind: "direct", from: ascii(b.subarray(2, 2 + n)), payload: b.subarray(2 + n) };
   }
   return null;
 }

@@ -1,17 +1,15 @@
 // The origin as a real process with a real SQLite file.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { open } from "castamere";
 import { startRelay } from "castamere/relay";
 import { mintToken } from "castamere/token";
-import { initSync, Origin, Replica } from "../../pkg/web/castamere.mjs";
-import { eventually, startProcess, stop } from "./support/processes.mjs";
-
 // The wasm module's own bindings (the package bundles its own copy), for batches cut by hand.
-initSync({ module: readFileSync(new URL("../../pkg/web/castamere_bg.wasm", import.meta.url)) });
+import { Origin, Replica, transmits } from "../../bench/glue.mjs";
+import { eventually, startProcess, stop } from "./support/processes.mjs";
 
 const secret = "origin-test-secret";
 const token = mintToken(secret, { tenant: "wiki", region: "eu" });
@@ -56,7 +54,7 @@ async function valuesAtOnce(url, keys) {
   assert.equal(r.status, 200);
   const reader = new Replica(0, 999, { originIntervalMs: 3_600_000 });
   reader.start(1);
-  reader.pollTransmits();
+  transmits(reader);
   reader.handleMessage(2, new Uint8Array(await r.arrayBuffer()));
   const values = keys.map((k) => reader.exec(["GET", k], 3));
   reader.free();
@@ -76,12 +74,12 @@ function batcher(id) {
   const scratch = new Origin();
   let now = 1_000;
   r.start(now);
-  r.pollTransmits();
+  transmits(r);
   return (commands) => {
     now += 10;
     for (const c of commands) r.exec(c, now);
     r.flushOrigin(now);
-    const batch = r.pollTransmits().find((t) => t.to === "origin").payload;
+    const batch = transmits(r).find((t) => t.to === "origin").payload;
     r.handleMessage(now, scratch.handle(batch).response);
     return batch;
   };
