@@ -21,6 +21,12 @@ enum Repr {
     Many(Vec<Dot>),
 }
 
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Many(Vec::new())
+    }
+}
+
 impl DotSet {
     /// The set of one dot.
     pub fn single(dot: Dot) -> DotSet {
@@ -151,12 +157,6 @@ impl DotStore for DotSet {
                 *self = DotSet::from_sorted(v);
             }
         }
-    }
-}
-
-impl Default for Repr {
-    fn default() -> Self {
-        Repr::Many(Vec::new())
     }
 }
 
