@@ -3,36 +3,27 @@
 //! it, so that the peer holds every group. The p50 of each 1,000 rounds should stay flat.
 //!
 //! `cargo run --release --example roundtrip`
-use castamere::sync::{Config, Destination, Replica};
+
+#[path = "../tests/support/pair.rs"]
+mod pair;
+
+use castamere::sync::{Config, Replica};
+use pair::{deliver, run_pair};
 use std::time::Instant;
 
 fn main() {
     let config = Config { heartbeat_ms: 60_000, lease_ms: 120_000, ..Config::default() };
     let mut a = Replica::new(1, config.clone());
     let mut b = Replica::new(2, config);
-    let mut now = 1_000u64;
-    a.start(now);
-    b.start(now);
-    let deliver = |from: &mut Replica, to: &mut Replica, now: u64| {
-        while let Some(t) = from.poll_transmit() {
-            if !matches!(t.destination, Destination::Origin) {
-                to.handle_message(now, &t.payload).ok();
-            }
-        }
-    };
-    for _ in 0..10 {
-        now += 100;
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        deliver(&mut a, &mut b, now);
-        deliver(&mut b, &mut a, now);
-    }
+    a.start(1_000);
+    b.start(1_000);
+    let mut now = run_pair(&mut a, &mut b, 1_000, 2_000, 100);
     let n = 40_000;
     let mut times = Vec::new();
     for i in 0..n {
         now += 1;
         let t = Instant::now();
-        a.incr_by(now, b"views", 1).unwrap();
+        a.incr_by(now, b"views", 1).expect("an increment");
         a.push(now);
         deliver(&mut a, &mut b, now);
         deliver(&mut b, &mut a, now);

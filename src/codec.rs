@@ -426,11 +426,17 @@ impl Dec<'_> {
         Ok(d)
     }
 
-    fn dotfun<V>(
-        &mut self,
-        mut val: impl FnMut(&mut Self) -> Result<V, DecodeError>,
-    ) -> Result<DotFun<V>, DecodeError> {
+    fn dotfun<V>(&mut self, val: impl FnMut(&mut Self) -> Result<V, DecodeError>) -> Result<DotFun<V>, DecodeError> {
         let n = self.r.count(2)?;
+        self.dot_entries(n, val).map(DotFun)
+    }
+
+    /// `n` entries of a dot function, dots strictly ascending.
+    fn dot_entries<V>(
+        &mut self,
+        n: usize,
+        mut val: impl FnMut(&mut Self) -> Result<V, DecodeError>,
+    ) -> Result<Vec<(Dot, V)>, DecodeError> {
         let mut v: Vec<(Dot, V)> = Vec::with_capacity(n.min(64));
         for _ in 0..n {
             let d = self.dot()?;
@@ -440,24 +446,17 @@ impl Dec<'_> {
             let x = val(self)?;
             v.push((d, x));
         }
-        Ok(DotFun(v))
+        Ok(v)
     }
 
-    /// A member's dots: as a dot function over `()`, without a heap copy for a single dot.
+    /// A member's dots: a dot function over `()`, without a heap copy for a single dot.
     fn dotset(&mut self) -> Result<DotSet, DecodeError> {
         let n = self.r.count(2)?;
         if n == 1 {
             return Ok(DotSet::single(self.dot()?));
         }
-        let mut v: Vec<Dot> = Vec::with_capacity(n.min(64));
-        for _ in 0..n {
-            let d = self.dot()?;
-            if v.last().is_some_and(|p| *p >= d) {
-                return Err(DecodeError::Invalid("dots not in strictly ascending order"));
-            }
-            v.push(d);
-        }
-        Ok(DotSet::from_sorted(v))
+        let v = self.dot_entries(n, |_| Ok(()))?;
+        Ok(DotSet::from_sorted(v.into_iter().map(|(d, ())| d).collect()))
     }
 
     fn ctx(&mut self) -> Result<(), DecodeError> {

@@ -59,14 +59,10 @@ fn sim_seeds_converge_and_lose_no_acknowledged_write() {
 #[test]
 fn a_spike_on_hot_keys_reaches_the_origin_in_few_batches() {
     // No faults, one hot counter: the origin sees a trickle of compacted batches.
-    let mut rng = Rng::new(7);
-    let mut scenario = Scenario::random(&mut rng);
+    let mut scenario = Scenario::calm(7);
     scenario.replicas = 4;
     scenario.ops = 2_000;
     scenario.chaos_ms = 4_000;
-    scenario.loss = 0.0;
-    scenario.dup = 0.0;
-    scenario.faults = false;
     scenario.hot_keys = 1;
     scenario.mixed = false;
     let mut sim = Sim::new(7, scenario);
@@ -81,12 +77,8 @@ fn a_dead_writer_whose_peers_dropped_its_older_groups_still_reaches_the_origin()
     // The origin lags (one batch every 3 s) and peers hold only each writer's newest group:
     // when the writer dies before its first batch, the peer that adopts its writes has to
     // ship them inside a full state.
-    let mut rng = Rng::new(11);
-    let mut scenario = Scenario::random(&mut rng);
+    let mut scenario = Scenario::calm(11);
     scenario.replicas = 3;
-    scenario.loss = 0.0;
-    scenario.dup = 0.0;
-    scenario.faults = false;
     scenario.config.origin_interval_ms = 3_000;
     scenario.config.held_max_bytes = 0;
     let mut sim = Sim::new(11, scenario);

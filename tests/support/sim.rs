@@ -93,6 +93,16 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// The random scenario of `seed` with a perfect network and no faults: for tests that set
+    /// up one situation on purpose.
+    pub fn calm(seed: u64) -> Scenario {
+        let mut s = Scenario::random(&mut Rng::new(seed));
+        s.loss = 0.0;
+        s.dup = 0.0;
+        s.faults = false;
+        s
+    }
+
     /// The same scenario with peers' groups held up to `bytes` (drawn last, so that every
     /// other draw of a seed stays what it was).
     fn with_held_max_bytes(mut self, bytes: usize) -> Scenario {
