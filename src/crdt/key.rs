@@ -5,6 +5,7 @@
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 /// Lexicographic byte order, eight bytes per step. (Fixed-size chunks: a copy of a ranged
@@ -62,42 +63,127 @@ impl PartialOrd for KeyStr {
     }
 }
 
-/// The first eight bytes of a key, big-endian, zero-padded: keys whose heads differ compare
-/// as their heads do.
-#[inline(always)]
-fn head(b: &[u8]) -> u64 {
-    let mut x = [0u8; 8];
-    let n = b.len().min(8);
-    x[..n].copy_from_slice(&b[..n]);
-    u64::from_be_bytes(x)
+/// Bytes a key keeps inline, with no heap copy: its first eight, and as many again as a
+/// pointer takes (twelve on wasm32, sixteen on 64-bit targets). Most keys, set members and
+/// hash fields are that short.
+const INLINE: usize = 8 + std::mem::size_of::<usize>();
+
+/// The tail of a key: the bytes after its first eight when it is short, else its heap copy.
+#[derive(Clone, Copy)]
+#[repr(C)]
+union Tail {
+    bytes: [u8; std::mem::size_of::<usize>()],
+    heap: *mut u8,
 }
 
-/// An owned key. It keeps its first eight bytes beside the heap copy, so comparing two owned
-/// keys (a lookup by an interned key, the tree's own moves) mostly reads no heap memory.
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
+/// An owned key: a short one (up to [`INLINE`] bytes) kept inline, a longer one on the heap
+/// with its first eight bytes beside it. Comparing two owned keys (a lookup by an interned
+/// key, the tree's own moves) mostly decides on those eight bytes and reads no heap memory;
+/// a short key costs no allocation.
+#[repr(C)]
 pub struct Key {
-    head: u64,
-    bytes: Box<[u8]>,
+    /// The first eight bytes, zero-padded.
+    head: [u8; 8],
+    /// The rest of a short key (zero-padded), or the heap copy of a long one.
+    tail: Tail,
+    len: usize,
 }
+
+// SAFETY: a key owns its heap copy, as a `Box<[u8]>` would; nothing else points to it.
+unsafe impl Send for Key {}
+// SAFETY: as for `Send`: shared references only read the bytes.
+unsafe impl Sync for Key {}
 
 impl Key {
     /// The borrowed form.
     pub fn as_key_str(&self) -> &KeyStr {
-        KeyStr::new(&self.bytes)
+        KeyStr::new(self.bytes())
     }
 
-    fn new(bytes: Box<[u8]>) -> Key {
-        Key { head: head(&bytes), bytes }
+    fn is_inline(&self) -> bool {
+        self.len <= INLINE
+    }
+
+    #[inline(always)]
+    fn bytes(&self) -> &[u8] {
+        if self.is_inline() {
+            // SAFETY: `head` and `tail` lie next to each other at the start of this repr(C)
+            // struct (eight bytes, then a pointer-aligned field at offset eight: no padding),
+            // and an inline key's `len` bytes are in them.
+            unsafe { std::slice::from_raw_parts(self as *const Key as *const u8, self.len) }
+        } else {
+            // SAFETY: a long key's `tail.heap` is the pointer of a `Box<[u8]>` of `len` bytes,
+            // owned by this key (see `From<Box<[u8]>>` and `Drop`).
+            unsafe { std::slice::from_raw_parts(self.tail.heap, self.len) }
+        }
+    }
+
+    /// The first eight bytes as a little-endian number: two keys whose heads differ compare
+    /// as their first differing byte does (see [`compare`]).
+    #[inline(always)]
+    fn head_le(&self) -> u64 {
+        u64::from_le_bytes(self.head)
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        if !self.is_inline() {
+            // SAFETY: the box this key was made from (see `From<Box<[u8]>>`), dropped once.
+            unsafe {
+                drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.tail.heap, self.len)));
+            }
+        }
+    }
+}
+
+impl Clone for Key {
+    fn clone(&self) -> Key {
+        if self.is_inline() {
+            Key { head: self.head, tail: self.tail, len: self.len }
+        } else {
+            Key::from(Box::<[u8]>::from(self.bytes()))
+        }
+    }
+}
+
+impl Default for Key {
+    fn default() -> Key {
+        Key { head: [0; 8], tail: Tail { bytes: [0; std::mem::size_of::<usize>()] }, len: 0 }
+    }
+}
+
+impl PartialEq for Key {
+    #[inline(always)]
+    fn eq(&self, other: &Key) -> bool {
+        self.head == other.head && self.len == other.len && self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Key {}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_key_str().hash(state);
     }
 }
 
 impl Ord for Key {
     #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
-        match self.head.cmp(&other.head) {
-            Ordering::Equal => compare(&self.bytes, &other.bytes),
-            o => o,
+        let (x, y) = (self.head_le(), other.head_le());
+        let diff = x ^ y;
+        if diff != 0 {
+            // Zero padding keeps the order: a shorter key's padding is a zero byte, which
+            // orders no later than any byte a longer one has there.
+            let shift = diff.trailing_zeros() & !7;
+            return ((x >> shift) as u8).cmp(&((y >> shift) as u8));
         }
+        // Equal heads: a key that ends within them is a prefix of the other.
+        if self.len.min(other.len) <= 8 {
+            return self.len.cmp(&other.len);
+        }
+        compare(&self.bytes()[8..], &other.bytes()[8..])
     }
 }
 
@@ -116,31 +202,59 @@ impl Borrow<KeyStr> for Key {
 impl Deref for Key {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.bytes
+        self.bytes()
     }
 }
 
 impl From<&[u8]> for Key {
     fn from(b: &[u8]) -> Key {
-        Key::new(Box::from(b))
+        if b.len() > INLINE {
+            return Key::from(Box::<[u8]>::from(b));
+        }
+        let mut buf = [0u8; INLINE];
+        buf[..b.len()].copy_from_slice(b);
+        let (head, rest) = buf.split_at(8);
+        let mut key = Key::default();
+        key.head.copy_from_slice(head);
+        key.tail = Tail { bytes: [0; std::mem::size_of::<usize>()] };
+        // SAFETY: `bytes` is the field just written.
+        unsafe { key.tail.bytes.copy_from_slice(rest) };
+        key.len = b.len();
+        key
+    }
+}
+
+impl From<Box<[u8]>> for Key {
+    fn from(b: Box<[u8]>) -> Key {
+        if b.len() <= INLINE {
+            return Key::from(&b[..]);
+        }
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&b[..8]);
+        let len = b.len();
+        let heap = Box::into_raw(b) as *mut u8;
+        Key { head, tail: Tail { heap }, len }
     }
 }
 
 impl<const N: usize> From<&[u8; N]> for Key {
     fn from(b: &[u8; N]) -> Key {
-        Key::new(Box::from(&b[..]))
+        Key::from(&b[..])
     }
 }
 
 impl From<Vec<u8>> for Key {
     fn from(b: Vec<u8>) -> Key {
-        Key::new(b.into_boxed_slice())
+        if b.len() <= INLINE {
+            return Key::from(&b[..]);
+        }
+        Key::from(b.into_boxed_slice())
     }
 }
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(&self.bytes))
+        write!(f, "{:?}", String::from_utf8_lossy(self.bytes()))
     }
 }
 
@@ -149,10 +263,35 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn hash_of<T: Hash + ?Sized>(t: &T) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        t.hash(&mut h);
+        h.finish()
+    }
+
     proptest! {
+        // Lengths on both sides of the inline bound (twelve or sixteen bytes), and of eight.
         #[test]
-        fn heads_and_zero_padding_keep_the_order(a in proptest::collection::vec(prop_oneof![Just(0u8), Just(1), Just(255)], 0..12),
-                                                 b in proptest::collection::vec(prop_oneof![Just(0u8), Just(1), Just(255)], 0..12)) {
+        fn a_key_holds_its_bytes_whichever_way_it_is_made(b in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let made = [Key::from(&b[..]), Key::from(b.clone()), Key::from(b.clone().into_boxed_slice())];
+            for k in &made {
+                prop_assert_eq!(&k[..], &b[..]);
+                prop_assert_eq!(k.as_key_str().as_bytes(), &b[..]);
+                let c = k.clone();
+                prop_assert_eq!(&c[..], &b[..]);
+                prop_assert!(c == *k);
+                prop_assert_eq!(c.cmp(k), Ordering::Equal);
+                prop_assert_eq!(hash_of(k), hash_of(KeyStr::new(&b)));
+                drop(c);
+                prop_assert_eq!(&k[..], &b[..]);
+            }
+            let moved: Vec<Key> = made.into_iter().collect();
+            prop_assert!(moved.iter().all(|k| k[..] == b[..]));
+        }
+
+        #[test]
+        fn heads_and_zero_padding_keep_the_order(a in proptest::collection::vec(prop_oneof![Just(0u8), Just(1), Just(255)], 0..24),
+                                                 b in proptest::collection::vec(prop_oneof![Just(0u8), Just(1), Just(255)], 0..24)) {
             let (ka, kb) = (Key::from(&a[..]), Key::from(&b[..]));
             prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
             prop_assert_eq!(ka == kb, a == b);
