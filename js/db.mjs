@@ -254,7 +254,11 @@ export class Db extends Commands {
     if (t !== undefined && t < this._armedAt) this._arm(t);
   }
 
-  /** Seals pending local writes and sends them to the region now, instead of within `deltaIntervalMs`. */
+  /**
+   * Seals pending local writes and sends them to the region now, instead of within
+   * `deltaIntervalMs`. Peers acknowledge them as any others, within `ackDelayMs`; a write
+   * with `{ ack: "region" }` asks for its acknowledgement at once.
+   */
   push() {
     this._w.push(Date.now());
     this._drain();
@@ -403,7 +407,7 @@ export class Db extends Commands {
         "ETIMEDOUT",
       );
     });
-    if (level === "region") this._w.push(Date.now());
+    if (level === "region") this._w.pushAwaitingAck(Date.now());
     else this._w.flushOrigin(Date.now());
     this._drain();
     return p;

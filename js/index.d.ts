@@ -228,7 +228,7 @@ export declare class Db extends Commands {
   sync(options?: { budgetMs?: number }): Promise<SyncResult>;
   /** Handoff: resolves once every write so far is held by a peer (`region`) or durable (`origin`). */
   flush(options?: { to?: "region" | "origin"; budgetMs?: number }): Promise<FlushResult>;
-  /** Seals pending writes and sends them to the region now. */
+  /** Seals pending writes and sends them to the region now (peers acknowledge them within `ackDelayMs`, as any others). */
   push(): void;
   /** Before a long-lived replica stops: ships everything the origin lacks (its own and departed writers' writes). */
   retire(options?: { budgetMs?: number }): Promise<{ done: boolean }>;

@@ -519,6 +519,13 @@ impl WasmReplica {
         self.0.push(now_ms(now));
     }
 
+    /// Seals and broadcasts pending writes now, asking peers to acknowledge them at once
+    /// (see `Replica::push_awaiting_ack`).
+    #[wasm_bindgen(js_name = pushAwaitingAck)]
+    pub fn push_awaiting_ack(&mut self, now: f64) {
+        self.0.push_awaiting_ack(now_ms(now));
+    }
+
     /// Starts a handoff (see `Replica::begin_handoff`).
     #[wasm_bindgen(js_name = beginHandoff)]
     pub fn begin_handoff(&mut self, now: f64) {

@@ -39,6 +39,29 @@ fn a_silent_replica_is_dropped_when_its_lease_expires() {
     assert_eq!(a.peers().count(), 0);
 }
 
+#[test]
+fn a_push_is_acknowledged_with_others_and_one_awaiting_its_ack_at_once() {
+    let (mut a, mut b, mut now) = met();
+    let delay = b.config().ack_delay_ms;
+    // Three pushed groups: b holds each at once, and acknowledges them together, once.
+    for _ in 0..3 {
+        a.exec(now, &[b"INCR", b"views"]).expect("write");
+        a.push(now);
+        assert_eq!(deliver(&mut a, &mut b, now), 1, "the group goes out at once");
+        assert!(deliver(&mut b, &mut a, now) == 0, "no acknowledgement of its own yet");
+    }
+    b.handle_timeout(now + delay);
+    assert_eq!(deliver(&mut b, &mut a, now + delay), 1, "one acknowledgement for the three");
+    assert_eq!(a.region_acked(), 3);
+    now += delay;
+    // A writer that waits for the region: acknowledged directly, without the delay.
+    a.exec(now, &[b"INCR", b"views"]).expect("write");
+    a.push_awaiting_ack(now);
+    deliver(&mut a, &mut b, now);
+    assert_eq!(deliver(&mut b, &mut a, now), 1);
+    assert_eq!(a.region_acked(), 4);
+}
+
 /// Runs every replica's timers and delivers every message among them (origin traffic is
 /// collected, not answered) until `until`.
 fn run(rs: &mut [&mut Replica], now: &mut u64, until: u64, origin: &mut Vec<Vec<u8>>) {
@@ -82,7 +105,7 @@ fn a_retiring_replica_ships_a_departed_writers_writes() {
     writer.start(now);
     run(&mut [&mut anchor, &mut writer], &mut now, 1_400, &mut origin);
     writer.exec(now, &[b"INCRBY", b"views", b"3"]).expect("write");
-    writer.push(now);
+    writer.push_awaiting_ack(now);
     run(&mut [&mut anchor, &mut writer], &mut now, 1_420, &mut origin);
     assert_eq!(writer.region_acked(), 1);
     // The writer leaves; before any timer of the anchor runs, the anchor retires.

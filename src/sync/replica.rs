@@ -467,9 +467,17 @@ impl Replica {
         }
     }
 
-    /// Seals pending local writes into a delta-group and broadcasts it now (instead of
-    /// waiting for `delta_interval_ms`); used before waiting for a `region` acknowledgement.
+    /// Seals pending local writes into a delta-group and broadcasts it now, instead of
+    /// waiting for `delta_interval_ms`. Peers acknowledge it as any other group, within
+    /// `ack_delay_ms` and together with others.
     pub fn push(&mut self, now: u64) {
+        self.tick(now);
+        self.seal(now);
+    }
+
+    /// [`Replica::push`] for a writer that waits for a `region` acknowledgement: the group
+    /// asks peers to acknowledge it at once, directly.
+    pub fn push_awaiting_ack(&mut self, now: u64) {
         self.tick(now);
         self.seal_with(now, true);
     }
