@@ -480,9 +480,14 @@ impl Sim {
             let seq = self.nodes[i].replica.store().last_write();
             self.truth.increments.entry(cmd[1].clone().into_bytes()).or_default().entry(id).or_default().push((seq, n));
         }
-        // Sometimes a request ends like a Lambda invocation: push and hand off.
+        // Sometimes a request ends like a Lambda invocation: push and hand off. Or the writer
+        // sends at once (a push), or waits for a peer to hold its writes (`ack: "region"`).
         if self.rng.chance(0.05) {
             self.nodes[i].replica.begin_handoff(now);
+        } else if self.rng.chance(0.05) {
+            self.nodes[i].replica.push(now);
+        } else if self.rng.chance(0.02) {
+            self.nodes[i].replica.push_awaiting_ack(now);
         }
         self.drain(i);
     }
