@@ -104,6 +104,7 @@ export class Db extends Commands {
     this._closed = false;
     this._opened = false;
     this.origin = o.origin ? new OriginClient(o.origin, o.originToken ?? o.token, o.fetch) : null;
+    this._w.setHasOrigin(this.origin !== null);
     // Callbacks of a replaced transport (after `suspend`/`resume`) are ignored.
     this._newTransport = () => {
       const handlers = {

@@ -496,6 +496,12 @@ impl WasmReplica {
         self.0.alone(now_ms(now), has_origin);
     }
 
+    /// Whether an origin serves this replica (see `Replica::set_has_origin`).
+    #[wasm_bindgen(js_name = setHasOrigin)]
+    pub fn set_has_origin(&mut self, has: bool) {
+        self.0.set_has_origin(has);
+    }
+
     /// An anti-entropy session after the connection was down: asks one of `connected` (the
     /// decimal ids the relay reports connected; others are ignored) for what this replica misses.
     pub fn resync(&mut self, now: f64, budget_ms: f64, connected: Vec<String>) {

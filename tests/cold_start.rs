@@ -1,6 +1,7 @@
 //! Contract: a cold replica asks the region first and the origin only when no peer answered
 //! within half its budget; told that no other replica is connected (`alone`), it asks the
 //! origin at once and ends as soon as the snapshot is in, or, without an origin, ends at once.
+//! Without an origin and without that word, it ends at its budget.
 #![cfg(not(target_arch = "wasm32"))]
 
 #[path = "support/pair.rs"]
@@ -139,5 +140,26 @@ fn alone_without_an_origin_a_cold_start_ends_at_once_having_nobody_to_ask() {
         drop_all(&mut r);
     }
     assert_eq!(now, BUDGET / 2 + BUDGET);
+    assert_eq!(synced(&mut r), Some((0, false, false)));
+}
+
+#[test]
+fn without_an_origin_a_cold_start_that_no_peer_answers_ends_at_its_budget() {
+    // A peer is connected (the transport does not say `alone`) but never answers, as a frozen
+    // container's socket: the session waits for it up to its budget, and no longer.
+    let mut r = cold(3);
+    r.set_has_origin(false);
+    r.start(0);
+    let mut now = 0;
+    let mut to_origin = 0;
+    while r.is_syncing() {
+        now += 1;
+        r.handle_timeout(now);
+        while let Some(t) = r.poll_transmit() {
+            to_origin += usize::from(t.destination == Destination::Origin);
+        }
+    }
+    assert_eq!(now, BUDGET);
+    assert_eq!(to_origin, 0, "no snapshot request without an origin");
     assert_eq!(synced(&mut r), Some((0, false, false)));
 }

@@ -274,6 +274,8 @@ pub struct Replica {
     closed: bool,
     /// Retiring: ships every departed writer's writes it holds, whoever else holds them.
     retiring: bool,
+    /// Whether an origin serves this replica (see [`Replica::set_has_origin`]).
+    has_origin: bool,
 
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -357,6 +359,7 @@ impl Replica {
             handoff_origin_at: None,
             closed: false,
             retiring: false,
+            has_origin: true,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -536,6 +539,13 @@ impl Replica {
             s.alone = true;
         }
         self.check_session(now);
+    }
+
+    /// Tells the replica whether an origin serves it (it assumes one until told otherwise).
+    /// Without one, a cold session that no peer answered within half its budget neither asks
+    /// for a snapshot nor gives that answer one more budget: it ends at its budget.
+    pub fn set_has_origin(&mut self, has: bool) {
+        self.has_origin = has;
     }
 
     /// Runs an anti-entropy session after this replica's connection to the region was down
@@ -1327,8 +1337,13 @@ impl Replica {
             self.events.push_back(ev);
             return;
         }
-        // No peer answered within half the budget: a cold replica asks the origin.
-        if s.cold && !s.asked_origin && s.replied.is_empty() && now >= s.started + (s.deadline - s.started) / 2 {
+        // No peer answered within half the budget: a cold replica asks the origin, if any.
+        if self.has_origin
+            && s.cold
+            && !s.asked_origin
+            && s.replied.is_empty()
+            && now >= s.started + (s.deadline - s.started) / 2
+        {
             self.ask_origin(now);
         }
     }
