@@ -14,6 +14,8 @@ const TO_REGION = 0;
 const TO_MEMBERSHIP = 1;
 const TO_PEER = 2;
 const TO_ORIGIN = 3;
+/** What a drain with no pending event reads (most have none). */
+const NO_EVENTS = Object.freeze([]);
 
 let defaultFetch = null;
 
@@ -445,7 +447,7 @@ export class Db extends Commands {
           break;
       }
     }
-    const events = this._w.pollEvents();
+    const events = this._w.hasEvents ? this._w.pollEvents() : NO_EVENTS;
     for (const e of events) {
       if (e.type === "peerJoined" || e.type === "peerLeft")
         this._emit("peer", { peer: e.peer, joined: e.type === "peerJoined" });

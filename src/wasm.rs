@@ -591,6 +591,12 @@ impl WasmReplica {
         }
     }
 
+    /// Whether `pollEvents` has something to give (most drains have nothing: no array then).
+    #[wasm_bindgen(getter, js_name = hasEvents)]
+    pub fn has_events(&self) -> bool {
+        self.0.has_events()
+    }
+
     /// Every pending event, as plain objects with a `type`.
     #[wasm_bindgen(js_name = pollEvents)]
     pub fn poll_events(&mut self) -> Array {

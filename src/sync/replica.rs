@@ -772,6 +772,11 @@ impl Replica {
         self.events.pop_front()
     }
 
+    /// Whether [`Replica::poll_event`] has something to give.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// When [`Replica::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<u64> {
         let mut t: Option<u64> = None;
