@@ -213,14 +213,10 @@ impl From<&[u8]> for Key {
         }
         let mut buf = [0u8; INLINE];
         buf[..b.len()].copy_from_slice(b);
-        let (head, rest) = buf.split_at(8);
-        let mut key = Key::default();
-        key.head.copy_from_slice(head);
-        key.tail = Tail { bytes: [0; std::mem::size_of::<usize>()] };
-        // SAFETY: `bytes` is the field just written.
-        unsafe { key.tail.bytes.copy_from_slice(rest) };
-        key.len = b.len();
-        key
+        let (mut head, mut bytes) = ([0u8; 8], [0u8; std::mem::size_of::<usize>()]);
+        head.copy_from_slice(&buf[..8]);
+        bytes.copy_from_slice(&buf[8..]);
+        Key { head, tail: Tail { bytes }, len: b.len() }
     }
 }
 
