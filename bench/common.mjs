@@ -145,16 +145,18 @@ export async function loadBuilds(dirs) {
 }
 
 /**
- * Prints, per build, the median of `one(glue, mode)` (ns per call) for each mode, over
- * `rounds` rounds in which builds and modes alternate, so that all see the same machine.
+ * Prints, per build, the median and the fastest of `one(glue, mode)` (ns per call) for each
+ * mode, over `rounds` rounds in which builds and modes alternate, so that all see the same
+ * machine (on a shared machine the fastest round is the steadier figure of the two).
  */
-export function alternate(builds, modes, one, rounds = 9) {
+export function alternate(builds, modes, one, rounds = 15) {
   const res = builds.map(() => Object.fromEntries(modes.map((m) => [m, []])));
   for (let r = 0; r < rounds; r++) {
     for (const [k, { glue }] of builds.entries()) for (const m of modes) res[k][m].push(one(glue, m));
   }
   for (const [k, { dir }] of builds.entries()) {
-    console.log(`${dir}: ${modes.map((m) => `${m} ${median(res[k][m]).toFixed(0)} ns`).join(", ")}`);
+    const figures = modes.map((m) => `${m} ${median(res[k][m]).toFixed(0)} (${Math.min(...res[k][m]).toFixed(0)}) ns`);
+    console.log(`${dir}: ${figures.join(", ")}`);
   }
 }
 

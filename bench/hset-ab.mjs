@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // HSET through a key handle, straight into the wasm module (no shim): 8 fields per key over
 // 1,000 keys, each field's value changing every 8,000 writes, plain and with the outgoing
-// buffer taken every 4,096 writes (as a replica's sync engine drains it). Median ns per write
-// over alternating rounds.
+// buffer taken every 4,096 writes (as a replica's sync engine drains it). Median (and
+// fastest) ns per write over alternating rounds.
 //
 //   node bench/hset-ab.mjs                  the build in pkg/web
 //   node bench/hset-ab.mjs DIR_A DIR_B ...  builds copied from pkg/web (A/B in one run)

@@ -2,8 +2,8 @@
 // SADD through a key handle, straight into the wasm module (no shim), in four workloads: a
 // present member (64 per key), a new member (200 per key), a present member with the outgoing
 // buffer taken every 4,096 adds (as a replica's sync engine drains it), and a new member so.
-// Median ns per add over alternating rounds, after the wasm memory that 200,000 new members
-// take in each build.
+// Median (and fastest) ns per add over alternating rounds, after the wasm memory that 200,000
+// new members take in each build.
 //
 //   node bench/sadd-ab.mjs                  the build in pkg/web
 //   node bench/sadd-ab.mjs DIR_A DIR_B ...  builds copied from pkg/web (A/B in one run)

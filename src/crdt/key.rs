@@ -63,31 +63,57 @@ impl PartialOrd for KeyStr {
     }
 }
 
-/// Bytes a key keeps inline, with no heap copy: its first eight, and as many again as a
-/// pointer takes (twelve on wasm32, sixteen on 64-bit targets). Most keys, set members and
-/// hash fields are that short.
-const INLINE: usize = 8 + std::mem::size_of::<usize>();
+/// The first eight bytes of a key, big-endian, zero-padded: keys whose heads differ compare
+/// as their heads do.
+#[inline(always)]
+fn head(b: &[u8]) -> u64 {
+    let mut x = [0u8; 8];
+    let n = b.len().min(8);
+    x[..n].copy_from_slice(&b[..n]);
+    u64::from_be_bytes(x)
+}
 
-/// The tail of a key: the bytes after its first eight when it is short, else its heap copy.
+/// The bytes beside a key's head: a pointer and a length.
+const SLOT: usize = 2 * std::mem::size_of::<usize>();
+
+/// Bytes a key keeps in its slot, with no heap copy (seven on wasm32, fifteen on 64-bit
+/// targets): the slot's last byte holds the length.
+const INLINE: usize = SLOT - 1;
+
+/// Marks a slot that holds its key's bytes: the high bit of its last byte, which is the
+/// high bit of a heap copy's length on a little-endian target (always clear: a length fits
+/// in an `isize`).
+const INLINE_TAG: u8 = 0x80;
+
+#[cfg(not(target_endian = "little"))]
+compile_error!("Key tells its two forms apart by the high byte of a little-endian length");
+
+/// A long key's heap copy, as a `Box<[u8]>` taken apart.
 #[derive(Clone, Copy)]
 #[repr(C)]
-union Tail {
-    bytes: [u8; std::mem::size_of::<usize>()],
-    heap: *mut u8,
-}
-
-/// An owned key: a short one (up to [`INLINE`] bytes) kept inline, a longer one on the heap
-/// with its first eight bytes beside it. Comparing two owned keys (a lookup by an interned
-/// key, the tree's own moves) mostly decides on those eight bytes and reads no heap memory;
-/// a short key costs no allocation.
-#[repr(C)]
-pub struct Key {
-    /// The first eight bytes, zero-padded.
-    head: [u8; 8],
-    /// The rest of a short key (zero-padded), or the heap copy of a long one.
-    tail: Tail,
+struct Heap {
+    ptr: *mut u8,
     len: usize,
 }
+
+/// A key's bytes (a short key) or its heap copy (a long one).
+#[derive(Clone, Copy)]
+#[repr(C)]
+union Slot {
+    inline: [u8; SLOT],
+    heap: Heap,
+}
+
+/// An owned key. It keeps its first eight bytes beside the rest, so comparing two owned keys
+/// (a lookup by an interned key, the tree's own moves) mostly decides on them and reads no
+/// more; a key of up to [`INLINE`] bytes (most set members and hash fields) is kept whole in
+/// the key, with no heap copy. Sixteen bytes on wasm32, 24 on 64-bit targets.
+pub struct Key {
+    head: u64,
+    slot: Slot,
+}
+
+const _: () = assert!(std::mem::size_of::<Key>() == 8 + SLOT);
 
 // SAFETY: a key owns its heap copy, as a `Box<[u8]>` would; nothing else points to it.
 unsafe impl Send for Key {}
@@ -100,38 +126,33 @@ impl Key {
         KeyStr::new(self.bytes())
     }
 
-    fn is_inline(&self) -> bool {
-        self.len <= INLINE
+    #[inline(always)]
+    fn inline_len(&self) -> Option<usize> {
+        // SAFETY: every byte of the slot is initialised in either form (a `Heap` is two
+        // words, the whole slot), and reading them as bytes is valid for both.
+        let last = unsafe { self.slot.inline[SLOT - 1] };
+        (last & INLINE_TAG != 0).then_some(usize::from(last & !INLINE_TAG))
     }
 
     #[inline(always)]
     fn bytes(&self) -> &[u8] {
-        if self.is_inline() {
-            // SAFETY: `head` and `tail` lie next to each other at the start of this repr(C)
-            // struct (eight bytes, then a pointer-aligned field at offset eight: no padding),
-            // and an inline key's `len` bytes are in them.
-            unsafe { std::slice::from_raw_parts(self as *const Key as *const u8, self.len) }
-        } else {
-            // SAFETY: a long key's `tail.heap` is the pointer of a `Box<[u8]>` of `len` bytes,
-            // owned by this key (see `From<Box<[u8]>>` and `Drop`).
-            unsafe { std::slice::from_raw_parts(self.tail.heap, self.len) }
+        match self.inline_len() {
+            // SAFETY: as in `inline_len`; an inline key's length is at most `INLINE`.
+            Some(n) => unsafe { &self.slot.inline[..n] },
+            // SAFETY: a long key's slot is the pointer and length of a `Box<[u8]>` it owns
+            // (see `From<Box<[u8]>>` and `Drop`).
+            None => unsafe { std::slice::from_raw_parts(self.slot.heap.ptr, self.slot.heap.len) },
         }
-    }
-
-    /// The first eight bytes as a little-endian number: two keys whose heads differ compare
-    /// as their first differing byte does (see [`compare`]).
-    #[inline(always)]
-    fn head_le(&self) -> u64 {
-        u64::from_le_bytes(self.head)
     }
 }
 
 impl Drop for Key {
     fn drop(&mut self) {
-        if !self.is_inline() {
+        if self.inline_len().is_none() {
             // SAFETY: the box this key was made from (see `From<Box<[u8]>>`), dropped once.
             unsafe {
-                drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.tail.heap, self.len)));
+                let Heap { ptr, len } = self.slot.heap;
+                drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)));
             }
         }
     }
@@ -139,24 +160,23 @@ impl Drop for Key {
 
 impl Clone for Key {
     fn clone(&self) -> Key {
-        if self.is_inline() {
-            Key { head: self.head, tail: self.tail, len: self.len }
-        } else {
-            Key::from(Box::<[u8]>::from(self.bytes()))
+        match self.inline_len() {
+            Some(_) => Key { head: self.head, slot: self.slot },
+            None => Key::from(Box::<[u8]>::from(self.bytes())),
         }
     }
 }
 
 impl Default for Key {
     fn default() -> Key {
-        Key { head: [0; 8], tail: Tail { bytes: [0; std::mem::size_of::<usize>()] }, len: 0 }
+        Key::from(&b""[..])
     }
 }
 
 impl PartialEq for Key {
     #[inline(always)]
     fn eq(&self, other: &Key) -> bool {
-        self.head == other.head && self.len == other.len && self.bytes() == other.bytes()
+        self.head == other.head && self.bytes() == other.bytes()
     }
 }
 
@@ -171,19 +191,10 @@ impl Hash for Key {
 impl Ord for Key {
     #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
-        let (x, y) = (self.head_le(), other.head_le());
-        let diff = x ^ y;
-        if diff != 0 {
-            // Zero padding keeps the order: a shorter key's padding is a zero byte, which
-            // orders no later than any byte a longer one has there.
-            let shift = diff.trailing_zeros() & !7;
-            return ((x >> shift) as u8).cmp(&((y >> shift) as u8));
+        match self.head.cmp(&other.head) {
+            Ordering::Equal => compare(self.bytes(), other.bytes()),
+            o => o,
         }
-        // Equal heads: a key that ends within them is a prefix of the other.
-        if self.len.min(other.len) <= 8 {
-            return self.len.cmp(&other.len);
-        }
-        compare(&self.bytes()[8..], &other.bytes()[8..])
     }
 }
 
@@ -211,12 +222,10 @@ impl From<&[u8]> for Key {
         if b.len() > INLINE {
             return Key::from(Box::<[u8]>::from(b));
         }
-        let mut buf = [0u8; INLINE];
-        buf[..b.len()].copy_from_slice(b);
-        let (mut head, mut bytes) = ([0u8; 8], [0u8; std::mem::size_of::<usize>()]);
-        head.copy_from_slice(&buf[..8]);
-        bytes.copy_from_slice(&buf[8..]);
-        Key { head, tail: Tail { bytes }, len: b.len() }
+        let mut inline = [0u8; SLOT];
+        inline[..b.len()].copy_from_slice(b);
+        inline[SLOT - 1] = INLINE_TAG | b.len() as u8;
+        Key { head: head(b), slot: Slot { inline } }
     }
 }
 
@@ -225,11 +234,9 @@ impl From<Box<[u8]>> for Key {
         if b.len() <= INLINE {
             return Key::from(&b[..]);
         }
-        let mut head = [0u8; 8];
-        head.copy_from_slice(&b[..8]);
-        let len = b.len();
-        let heap = Box::into_raw(b) as *mut u8;
-        Key { head, tail: Tail { heap }, len }
+        let (head, len) = (head(&b), b.len());
+        let ptr = Box::into_raw(b) as *mut u8;
+        Key { head, slot: Slot { heap: Heap { ptr, len } } }
     }
 }
 
@@ -266,7 +273,7 @@ mod tests {
     }
 
     proptest! {
-        // Lengths on both sides of the inline bound (twelve or sixteen bytes), and of eight.
+        // Lengths on both sides of the inline bound (seven or fifteen bytes), and of eight.
         #[test]
         fn a_key_holds_its_bytes_whichever_way_it_is_made(b in proptest::collection::vec(any::<u8>(), 0..40)) {
             let made = [Key::from(&b[..]), Key::from(b.clone()), Key::from(b.clone().into_boxed_slice())];
