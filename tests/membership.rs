@@ -60,6 +60,20 @@ fn a_push_is_acknowledged_with_others_and_one_awaiting_its_ack_at_once() {
     deliver(&mut a, &mut b, now);
     assert_eq!(deliver(&mut b, &mut a, now), 1);
     assert_eq!(a.region_acked(), 4);
+    // A write pushed without haste, then waited for with nothing new to seal: its group goes
+    // out again asking for haste, and b, which holds it, answers at once.
+    a.exec(now, &[b"INCR", b"views"]).expect("write");
+    a.push(now);
+    deliver(&mut a, &mut b, now);
+    assert_eq!(deliver(&mut b, &mut a, now), 0);
+    a.push_awaiting_ack(now);
+    assert_eq!(deliver(&mut a, &mut b, now), 1, "the group again");
+    assert_eq!(deliver(&mut b, &mut a, now), 1);
+    assert_eq!(a.region_acked(), 5);
+    assert_eq!(b.exec(now, &[b"GET", b"views"]).expect("read"), castamere::Reply::Int(5));
+    // Nothing left unacknowledged: nothing goes out.
+    a.push_awaiting_ack(now);
+    assert_eq!(deliver(&mut a, &mut b, now), 0);
 }
 
 /// Runs every replica's timers and delivers every message among them (origin traffic is

@@ -924,6 +924,9 @@ impl Replica {
     fn seal_with(&mut self, now: u64, urgent: bool) {
         self.seal_at = None;
         let Some(delta) = self.store.take_delta() else {
+            if urgent {
+                self.ask_acks();
+            }
             return;
         };
         let lo = self.sealed;
@@ -951,6 +954,18 @@ impl Replica {
             self.origin_force = true;
         }
         self.pump_origin(now);
+    }
+
+    /// A writer waits, with nothing new to seal: if no peer acknowledged its newest group yet
+    /// (pushed earlier, without asking for haste), it goes out again asking for an
+    /// acknowledgement at once. Peers that hold it ignore the copy but answer.
+    fn ask_acks(&mut self) {
+        if self.region_acked >= self.sealed {
+            return;
+        }
+        let Some(g) = self.outbox.back().filter(|g| g.hi == self.sealed).cloned() else { return };
+        let msg = Deltas { from: self.id, lo: g.lo, hi: g.hi, urgent: true, acks: Vec::new(), delta: g.delta };
+        self.send(Destination::Region, Message::Deltas(msg));
     }
 
     fn heartbeat(&mut self, now: u64) {
