@@ -321,7 +321,10 @@ export class Db extends Commands {
     while (this._inflight.size > 0) await Promise.allSettled([...this._inflight]);
   }
 
-  /** Leaves the region (the lease ends at once everywhere) and closes the connection. */
+  /**
+   * Leaves the region (the lease ends at once everywhere) and closes the connection; resolves
+   * once its close handshake is done (or after a second, if the relay does not answer).
+   */
   async close() {
     if (this._closed) return;
     this._w.close(Date.now());
@@ -330,7 +333,7 @@ export class Db extends Commands {
     clearTimeout(this._timer);
     this._timer = null;
     await this.idle();
-    this.transport.close();
+    await this.transport.close();
     for (const w of this._waiters) w.reject(new CastamereError("ECLOSED the store was closed", "ECLOSED"));
     this._waiters = [];
   }

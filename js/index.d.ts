@@ -238,7 +238,7 @@ export declare class Db extends Commands {
   suspend(): void;
   /** Reconnects after `suspend()`; the next `sync()` asks a connected peer for what was missed. */
   resume(): void;
-  /** Leaves the region and closes the connection. */
+  /** Leaves the region and closes the connection, waiting for its close handshake (at most 1 s). */
   close(): Promise<void>;
   on(event: "peer", listener: (e: { peer: string; joined: boolean }) => void): this;
   on(event: "converged", listener: (e: SyncResult) => void): this;
@@ -290,7 +290,8 @@ export declare class RelayTransport implements Transport {
   connect(): Promise<void>;
   publish(topic: "sync" | "membership", payload: Uint8Array): void;
   direct(peer: string, payload: Uint8Array): void;
-  close(): void;
+  /** Stops for good; resolves once the socket is closed (at most `waitMs`, 1000, for the relay's answer). */
+  close(waitMs?: number): Promise<void>;
 }
 
 /** The HTTP client of the origin used by `Db`. */

@@ -10,7 +10,7 @@
 //   transport.direct(peer, payload)     to one replica of the region, this one included: a
 //                                       sync session settles when its echo comes back, so
 //                                       a direct message must not overtake earlier ones
-//   transport.close()                   stop for good
+//   transport.close()                   stop for good (may return a promise: close() awaits it)
 //   onMessage({ from, payload })        every payload from another replica (or itself)
 //   onStatus(status, detail, code)      "open", "closed" (with the reason), "refused" (with
 //                                       the reason and the HTTP status: a 4xx while opening
@@ -246,13 +246,30 @@ export class RelayTransport {
     this.send(directFrame(peer, payload));
   }
 
-  close() {
+  /**
+   * Stops for good: the connection closes with the close handshake. Resolves once the socket
+   * is closed, or after `waitMs` if the relay does not answer.
+   */
+  close(waitMs = 1000) {
     if (this.outbox.length > 0) this.flush();
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = null;
-    try {
-      this.ws?.close(1000, "closing");
-    } catch {}
+    const ws = this.ws;
+    if (!ws || ws.readyState === 3) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      timer.unref?.();
+      ws.addEventListener("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      try {
+        ws.close(1000, "closing");
+      } catch {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   }
 }

@@ -130,6 +130,41 @@ test("an open() with a refused token reports why", async () => {
   assert.ok(Date.now() - t0 < 2_000, `open() took ${Date.now() - t0} ms to fail`);
 });
 
+test("close() resolves once the close handshake is done; a relay that never answers holds it only up to a bound", async () => {
+  const token = mintToken(secret, { tenant: "closing", region: "eu" });
+  const db = await open({ relay: relay.url, token, config: { bootstrapBudgetMs: 50 } });
+  const ws = db.transport.ws;
+  assert.equal(ws.readyState, 1);
+  await db.close();
+  assert.equal(ws.readyState, 3, "the socket is closed, not closing, when close() resolves");
+  // A relay that takes the connection and never answers a close frame.
+  const { WebSocketServer } = await import("ws");
+  const mute = new WebSocketServer({ port: 0 });
+  await new Promise((r) => mute.once("listening", r));
+  mute.on("connection", (sock) => {
+    sock._socket.pause();
+  });
+  const { RelayTransport } = await import("../../js/transport.mjs");
+  const transport = new RelayTransport({
+    WebSocket,
+    url: `ws://127.0.0.1:${mute.address().port}`,
+    token,
+    replicaId: "7",
+    onStatus() {},
+    onMessage() {},
+  });
+  const opened = new Promise((r) => {
+    transport.o.onStatus = (s) => s === "open" && r();
+  });
+  await transport.connect();
+  await opened;
+  const t0 = Date.now();
+  await transport.close(300);
+  assert.ok(Date.now() - t0 >= 250 && Date.now() - t0 < 1_000, `close took ${Date.now() - t0} ms`);
+  for (const c of mute.clients) c.terminate();
+  mute.close();
+});
+
 test("on Node the relay client is the ws package even beside a global WebSocket, which hides the reason", async (t) => {
   // Node 22's global WebSocket, as browsers', reports a refused upgrade only as a failure.
   const had = Object.getOwnPropertyDescriptor(globalThis, "WebSocket");
