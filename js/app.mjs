@@ -12,23 +12,18 @@
 //
 // An AppRequest is `{ method, path, query: URLSearchParams, headers: { lowercase: value }, body: string }`;
 // a handler returns `{ status?, headers?, body? }` (an object body is sent as JSON).
+import { fromBase64, toBase64 } from "./bytes.mjs";
 import { CastamereError } from "./core.mjs";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 function b64urlBytes(s) {
-  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4);
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  return fromBase64(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
 }
 
 function b64url(bytes) {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /** Why a request was not authenticated (answered 401). */

@@ -550,7 +550,7 @@ export class Db extends Commands {
       // Opening with no other replica connected: no peer can answer, so the cold start asks
       // the origin now rather than after half its budget, or ends now without one.
       if (!this._opened && this._connected.size === 0 && !this._closed) {
-        this._w.alone(Date.now(), this.origin !== null);
+        this._w.alone(Date.now());
         this._drain();
       }
       // Back after a disconnection with no session waiting: catch up with the region at once.

@@ -256,10 +256,20 @@ impl Enc<'_> {
         }
     }
 
-    fn dotfun<V>(&mut self, f: &DotFun<V>, mut val: impl FnMut(&mut Writer, &V)) {
-        self.w.varint(f.0.len() as u64);
-        for (d, v) in &f.0 {
-            self.dot(*d);
+    fn dotfun<V>(&mut self, f: &DotFun<V>, val: impl FnMut(&mut Writer, &V)) {
+        self.dot_entries(f.0.len(), f.0.iter().map(|(d, v)| (*d, v)), val);
+    }
+
+    /// `n` entries of a dot function (a member's dots are one over `()`).
+    fn dot_entries<'v, V: 'v>(
+        &mut self,
+        n: usize,
+        entries: impl Iterator<Item = (Dot, &'v V)>,
+        mut val: impl FnMut(&mut Writer, &V),
+    ) {
+        self.w.varint(n as u64);
+        for (d, v) in entries {
+            self.dot(d);
             val(&mut self.w, v);
         }
     }
@@ -293,10 +303,7 @@ impl Enc<'_> {
                     self.w.varint(s.0.entries.len() as u64);
                     for (m, dots) in &s.0.entries {
                         self.w.bytes(m);
-                        self.w.varint(dots.len() as u64);
-                        for d in dots.dots() {
-                            self.dot(*d);
-                        }
+                        self.dot_entries(dots.len(), dots.dots().iter().map(|d| (*d, &())), |_, _| {});
                     }
                 }
                 Slot::Map(m) => self.map(&m.0),

@@ -492,8 +492,8 @@ impl WasmReplica {
 
     /// No other replica is connected to the region: a cold start asks the origin at once,
     /// or ends now without one (see `Replica::alone`).
-    pub fn alone(&mut self, now: f64, has_origin: bool) {
-        self.0.alone(now_ms(now), has_origin);
+    pub fn alone(&mut self, now: f64) {
+        self.0.alone(now_ms(now));
     }
 
     /// Whether an origin serves this replica (see `Replica::set_has_origin`).

@@ -80,13 +80,13 @@ fn alone_in_the_region_a_cold_start_asks_the_origin_at_once_and_ends_with_its_an
     let mut r = cold(1);
     r.start(0);
     assert_eq!(serve(&mut r, &mut origin, 0), 0, "the region is asked first");
-    r.alone(3, true);
+    r.alone(3);
     assert_eq!(serve(&mut r, &mut origin, 4), 1, "one snapshot request");
     assert_eq!(synced(&mut r), Some((0, true, true)), "ends with the snapshot, before settling");
     assert!(!r.is_syncing());
     assert_eq!(views(&r), Reply::Int(7));
     // Said again, or after the session: nothing more goes out.
-    r.alone(5, true);
+    r.alone(5);
     assert_eq!(serve(&mut r, &mut origin, 5), 0);
 }
 
@@ -101,7 +101,7 @@ fn alone_changes_nothing_once_a_peer_answered_or_for_a_warm_replica() {
     a.start(1);
     deliver(&mut a, &mut b, 1);
     assert!(deliver(&mut b, &mut a, 1) >= 1, "b answers");
-    a.alone(2, true);
+    a.alone(2);
     assert_eq!(serve(&mut a, &mut origin, 2), 0, "a peer answered: no snapshot request");
 
     // A warm replica's session is not a cold start.
@@ -115,7 +115,7 @@ fn alone_changes_nothing_once_a_peer_answered_or_for_a_warm_replica() {
         serve(&mut w, &mut origin, now);
     }
     w.sync(now, BUDGET);
-    w.alone(now + 1, true);
+    w.alone(now + 1);
     assert_eq!(serve(&mut w, &mut origin, now + 1), 0, "a warm session asks no snapshot");
 }
 
@@ -125,7 +125,8 @@ fn alone_without_an_origin_a_cold_start_ends_at_once_having_nobody_to_ask() {
     r.start(0);
     let mut origin = Origin::new(Limits::default());
     assert_eq!(synced(&mut r), None);
-    r.alone(3, false);
+    r.set_has_origin(false);
+    r.alone(3);
     assert_eq!(synced(&mut r), Some((0, false, true)));
     assert!(!r.is_syncing());
     assert_eq!(serve(&mut r, &mut origin, 3), 0, "no origin request");

@@ -5,6 +5,7 @@
 // a frozen container runs no timers, so nothing may be left to do after the response.
 import "../node.mjs";
 import { responseBody } from "../app.mjs";
+import { fromBase64, toBase64 } from "../bytes.mjs";
 import { open } from "../db.mjs";
 
 const STATUS_TEXT = {
@@ -28,10 +29,7 @@ export function requestFromCloudFront(cf) {
     headers[name.toLowerCase()] = list.map((h) => h.value).join(", ");
   let body = "";
   if (r.body?.data)
-    body =
-      r.body.encoding === "base64"
-        ? new TextDecoder().decode(Uint8Array.from(atob(r.body.data), (c) => c.charCodeAt(0)))
-        : r.body.data;
+    body = r.body.encoding === "base64" ? new TextDecoder().decode(fromBase64(r.body.data)) : r.body.data;
   return {
     method: r.method,
     path: r.uri,
@@ -52,9 +50,7 @@ export function cloudFrontResponse(res) {
   }
   const out = { status: String(res.status), statusDescription: STATUS_TEXT[res.status] ?? "", headers: cfHeaders };
   if (bytes) {
-    let s = "";
-    for (const b of bytes) s += String.fromCharCode(b);
-    out.body = btoa(s);
+    out.body = toBase64(bytes);
     out.bodyEncoding = "base64";
   } else {
     out.body = text;

@@ -4,19 +4,16 @@
 //                    0x02 idlen id payload          to one replica of the room
 //   relay → client   0x11 topic idlen id payload    a publish, with the sender's replica id
 //                    0x12 idlen id payload          a direct message, with the sender's id
-// Text frames (JSON) carry control: welcome, join, leave, error.
+// Text frames (JSON) carry control: welcome, join, leave, error. Replica ids are decimal
+// digits, one byte each: they cross as byte strings (TextEncoder/TextDecoder cost more on so
+// few bytes).
+import { byteString } from "../bytes.mjs";
+
 export const PUBLISH = 0x01;
 export const DIRECT = 0x02;
 export const FROM_PUBLISH = 0x11;
 export const FROM_DIRECT = 0x12;
 export const TOPICS = ["sync", "membership"];
-
-/** The ASCII string of `b` (replica ids are decimal digits; TextDecoder costs more on so few). */
-function ascii(b) {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
-  return s;
-}
 
 /** A replica id is a decimal u64 (1-20 digits). */
 export function validReplicaId(id) {
@@ -32,7 +29,6 @@ export function publishFrame(topic, payload) {
 }
 
 export function directFrame(to, payload) {
-  // `to` is a replica id: ASCII digits, one byte each.
   const f = new Uint8Array(2 + to.length + payload.length);
   f[0] = DIRECT;
   f[1] = to.length;
@@ -47,12 +43,12 @@ export function parseIncoming(bytes) {
   if (b[0] === FROM_PUBLISH && b.length >= 3) {
     const n = b[2];
     if (b.length < 3 + n) return null;
-    return { kind: "publish", topic: TOPICS[b[1]], from: ascii(b.subarray(3, 3 + n)), payload: b.subarray(3 + n) };
+    return { kind: "publish", topic: TOPICS[b[1]], from: byteString(b.subarray(3, 3 + n)), payload: b.subarray(3 + n) };
   }
   if (b[0] === FROM_DIRECT && b.length >= 2) {
     const n = b[1];
     if (b.length < 2 + n) return null;
-    return { kind: "direct", from: ascii(b.subarray(2, 2 + n)), payload: b.subarray(2 + n) };
+    return { kind: "direct", from: byteString(b.subarray(2, 2 + n)), payload: b.subarray(2 + n) };
   }
   return null;
 }

@@ -523,11 +523,12 @@ impl Replica {
 
     /// The transport reports that no other replica is connected to the region (the relay's
     /// welcome listed none). A cold session that has heard from no peer then stops waiting
-    /// half its budget for answers that cannot come: with an origin (`has_origin`) it asks
-    /// it at once and ends as soon as the snapshot is in; without one it ends now, having
-    /// nobody to ask. Otherwise nothing changes.
-    pub fn alone(&mut self, now: u64, has_origin: bool) {
+    /// half its budget for answers that cannot come: with an origin (see
+    /// [`Replica::set_has_origin`]) it asks it at once and ends as soon as the snapshot is in;
+    /// without one it ends now, having nobody to ask. Otherwise nothing changes.
+    pub fn alone(&mut self, now: u64) {
         self.tick(now);
+        let has_origin = self.has_origin;
         let Some(s) = self.session.as_mut() else { return };
         if !s.cold || s.asked_origin || !s.replied.is_empty() {
             return;
