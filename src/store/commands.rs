@@ -1,9 +1,11 @@
 //! The Redis-like command set. Names, argument order and reply shapes follow Redis where the
 //! semantics allow; the differences are listed in the README ("Commands").
 
-use super::{glob, Reply, Store};
+use super::{glob, unseen_own, Reply, Store};
 use crate::crdt::KeyStr;
-use crate::crdt::{AnyCrdt, AnyMap, CausalContext, DotStore, DwFlag, EwFlag, Key, Kind, LwwReg, OrSet, PnCounter};
+use crate::crdt::{
+    AnyCrdt, AnyMap, CausalContext, DotStore, DwFlag, EwFlag, Key, Kind, LwwReg, OrSet, PnCounter, SlotType,
+};
 use crate::error::{Error, Result};
 
 const STRING: &[Kind] = &[Kind::Lww];
@@ -405,9 +407,21 @@ impl Store {
             .filter(|(i, m)| !self.set(key).is_some_and(|s| s.contains(m)) && !members[..*i].contains(m));
         let added = added.count() as i64;
         let replica = self.replica;
+        // Members whose only dot is this replica's and unseen stay as they are (see
+        // `unseen_own`), in a plain set: an add to a key of several types removes the others.
+        let seen = self.seen_until();
+        let plain = match self.state.store.get_bytes(key) {
+            Some(AnyCrdt::One(slot)) => OrSet::from_slot(slot),
+            _ => None,
+        };
+        let again = |m: &[u8]| plain.and_then(|s| s.0.get_bytes(m)).is_some_and(|d| unseen_own(d, replica, seen));
+        let members: Vec<&[u8]> = members.iter().copied().filter(|m| !again(m)).collect();
+        if members.is_empty() {
+            return Ok(added);
+        }
         let empty = AnyCrdt::Empty;
         let entry = self.state.store.get_bytes(key).unwrap_or(&empty);
-        let d = entry.update::<OrSet>(&self.own_ctx(), |s, ctx| s.add(ctx, replica, members));
+        let d = entry.update::<OrSet>(&self.own_ctx(), |s, ctx| s.add(ctx, replica, &members));
         self.commit(key, d);
         Ok(added)
     }

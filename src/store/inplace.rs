@@ -5,7 +5,7 @@
 //! general path. Every decision that can send a write back to the general path is taken
 //! before anything changes. `tests/fast_paths.rs` holds them to the general path.
 
-use super::{Held, Interned, Store, MAX_INTERNED, MAX_INTERNED_KEY};
+use super::{unseen_own, Held, Interned, Store, MAX_INTERNED, MAX_INTERNED_KEY};
 use crate::crdt::{
     AnyCrdt, AnyMap, Dot, DotFun, DotMap, DotSet, DotStore, Key, KeyStr, LwwReg, OrSet, PnCounter, ReplicaId, Slot,
     SlotType, Stamped,
@@ -294,11 +294,9 @@ impl Store {
             return None;
         }
         let replica = self.replica;
+        let seen = self.seen_until();
         let Store { state, outgoing, .. } = self;
         let mut set = plain::<OrSet>(state.store.entries.get_mut(key), false).ok()?;
-        let entry = out_entry(&mut outgoing.store.entries, held.as_deref_mut(), key);
-        let out = plain::<OrSet>(entry, true).ok()?;
-        let dot = state.ctx.advance(replica);
         // The state's entry of the member, found once: read (the dots this add observes),
         // then written. In a large set it is a map entry of an owned key, which compares its
         // first eight bytes before the bytes behind them, where a borrowed one reads the heap
@@ -316,6 +314,13 @@ impl Store {
             Some(Entry::Occupied(e)) => Some(e.get()),
             _ => mine.as_deref(),
         };
+        // A member whose only dot is this replica's and unseen stays as it is.
+        if old.is_some_and(|d| unseen_own(d, replica, seen)) {
+            return Some(0);
+        }
+        let entry_out = out_entry(&mut outgoing.store.entries, held.as_deref_mut(), key);
+        let out = plain::<OrSet>(entry_out, true).ok()?;
+        let dot = state.ctx.advance(replica);
         let probe = entry.as_ref().map(|e| e.key());
         let added = i64::from(old.is_none_or(|d| d.is_bottom()));
         for d in old.iter().flat_map(|o| o.dots()) {

@@ -24,8 +24,18 @@ pub use inplace::HandleWrite;
 pub use reply::Reply;
 
 use crate::codec::{self, Blob, DecodeLimits};
-use crate::crdt::{AnyCrdt, Causal, CausalContext, DotMap, DotStore, Hlc, Key, Kind, Lattice, ReplicaId, Slot};
+use crate::crdt::{AnyCrdt, Causal, CausalContext, DotMap, DotSet, DotStore, Hlc, Key, Kind, Lattice, ReplicaId, Slot};
 use crate::error::{Error, Result};
+use std::cell::Cell;
+
+/// Whether a set member's `dots` are one dot of `replica`'s made after `seen` (its latest
+/// write another replica may have seen). Adding the member again then changes nothing any
+/// replica could tell apart: no removal anywhere can have observed that dot, and the next
+/// take of the buffer ships the member either way. So such an add leaves the member as it is,
+/// as a write of the value a map entry holds is nothing in other stores.
+fn unseen_own(dots: &DotSet, replica: ReplicaId, seen: u64) -> bool {
+    matches!(dots.dots(), [d] if d.replica == replica && d.seq > seen)
+}
 
 /// The keyspace: keys to values of any CRDT type.
 pub type Keyspace = DotMap<Key, AnyCrdt>;
@@ -97,6 +107,10 @@ pub struct Store {
     /// This replica's latest write when the outgoing buffer was last taken: every own dot
     /// after it is in the buffer's context.
     taken_at: u64,
+    /// This replica's latest write when the state last left the store other than through
+    /// the buffer (a snapshot, a key's state): another replica may have seen every own dot up
+    /// to it. A cell, because reading a snapshot does not otherwise change the store.
+    shown_at: Cell<u64>,
 }
 
 impl Store {
@@ -118,6 +132,7 @@ impl Store {
             side: Vec::new(),
             fast: true,
             taken_at: 0,
+            shown_at: Cell::new(0),
         }
     }
 
@@ -133,7 +148,19 @@ impl Store {
 
     /// The state.
     pub fn state(&self) -> &Causal<Keyspace> {
+        self.shown();
         &self.state
+    }
+
+    /// Notes that the state, as it is now, may reach another replica.
+    fn shown(&self) {
+        self.shown_at.set(self.last_write());
+    }
+
+    /// This replica's latest write that another replica may have seen: at the last take of
+    /// the buffer or the last time the state was shown, whichever came later.
+    pub(crate) fn seen_until(&self) -> u64 {
+        self.taken_at.max(self.shown_at.get())
     }
 
     /// Every dot this store has seen.
@@ -219,12 +246,14 @@ impl Store {
 
     /// The full state, encoded (a snapshot).
     pub fn snapshot(&self) -> Vec<u8> {
+        self.shown();
         codec::encode_state(&self.state)
     }
 
     /// One key's state as a standalone encoded state (its dots as context), or `None` when
     /// the key holds nothing. Joined with [`Store::context_state`] it restores the key.
     pub fn key_state(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.shown();
         let v = self.state.store.get_bytes(key)?;
         let mut c: Causal<Keyspace> = Causal::default();
         v.for_each_dot(&mut |d| c.ctx.insert(d));
@@ -250,6 +279,7 @@ impl Store {
     /// The keys starting with `prefix` with their own dots as context (not a full state: it
     /// carries no removals, so it is for loading into an empty store).
     pub fn prefix_state(&self, prefix: &[u8]) -> Vec<u8> {
+        self.shown();
         let mut c: Causal<Keyspace> = Causal::default();
         let start = crate::crdt::KeyStr::new(prefix);
         for (k, v) in self
@@ -269,6 +299,7 @@ impl Store {
 
     /// The causal context alone, encoded as a state with no keys.
     pub fn context_state(&self) -> Vec<u8> {
+        self.shown();
         let c: Causal<Keyspace> = Causal::new(DotMap::default(), self.state.ctx.clone());
         codec::encode_state(&c)
     }
