@@ -6,34 +6,34 @@
 /** Operations per second of fn(i) over about `ms` milliseconds, best of 3 rounds. */
 export function rate(fn, ms, batch = 1000) {
   let best = 0;
-  for (let round = 0; round < 3; round++) {
-    let n = 0;
-    const t0 = performance.now();
-    let t = t0;
-    while (t - t0 < ms) {
-      for (let i = 0; i < batch; i++) fn(n + i);
-      n += batch;
-      t = performance.now();
-    }
-    best = Math.max(best, (n / (t - t0)) * 1000);
-  }
+  for (let round = 0; round < 3; round++) best = Math.max(best, rateRound(fn, ms, batch).perSec);
   return best;
 }
 
 /**
- * Operations per second of fn(0), ..., fn(n - 1) on a fresh fn = make() each round, best of
- * `rounds` (for workloads whose state grows with every call); fn.free() after each, if any.
+ * One timed round: fn(start), fn(start + 1), ... in batches for about `ms` milliseconds.
+ * `{ perSec, calls }`, where `calls` is how many calls it made (the next round's `start`).
  */
-export function rateFresh(make, n, rounds = 3) {
-  let best = 0;
-  for (let round = 0; round < rounds; round++) {
-    const fn = make();
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) fn(i);
-    best = Math.max(best, (n / (performance.now() - t0)) * 1000);
-    fn.free?.();
+export function rateRound(fn, ms, batch = 1000, start = 0) {
+  let n = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < ms) {
+    for (let i = 0; i < batch; i++) fn(start + n + i);
+    n += batch;
+    t = performance.now();
   }
-  return best;
+  return { perSec: (n / (t - t0)) * 1000, calls: n };
+}
+
+/** Operations per second of fn(0), ..., fn(n - 1) on a fresh fn = make(), one round. */
+export function rateFreshRound(make, n) {
+  const fn = make();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) fn(i);
+  const perSec = (n / (performance.now() - t0)) * 1000;
+  fn.free?.();
+  return perSec;
 }
 
 /** The Map baselines of the four hot operations over `keys`, `members` and `fields`. */
