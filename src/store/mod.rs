@@ -31,8 +31,8 @@ use std::cell::Cell;
 /// Whether a set member's `dots` are one dot of `replica`'s made after `seen` (its latest
 /// write another replica may have seen). Adding the member again then changes nothing any
 /// replica could tell apart: no removal anywhere can have observed that dot, and the next
-/// take of the buffer ships the member either way. So such an add leaves the member as it is,
-/// as a write of the value a map entry holds is nothing in other stores.
+/// take of the buffer ships the member either way. So such an add leaves the member as it is
+/// (as other stores record nothing for a write of the value an entry already holds).
 fn unseen_own(dots: &DotSet, replica: ReplicaId, seen: u64) -> bool {
     matches!(dots.dots(), [d] if d.replica == replica && d.seq > seen)
 }
