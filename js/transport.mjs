@@ -67,6 +67,7 @@ export class RelayTransport {
     // Frames of the current tick, written together after it (one write under load).
     this.outbox = [];
     this.flushing = false;
+    this.closing = null;
   }
 
   url() {
@@ -248,28 +249,35 @@ export class RelayTransport {
 
   /**
    * Stops for good: the connection closes with the close handshake. Resolves once the socket
-   * is closed, or after `waitMs` if the relay does not answer.
+   * is closed, or after `waitMs` if the relay does not answer. Calling it again returns the
+   * same promise and does not touch the socket: in workerd a socket belongs to the request
+   * that opened it, and any call on it from a later request throws (a Db resumed by the next
+   * request closes its transport again while the old socket may still be closing).
    */
   close(waitMs = 1000) {
+    if (this.closing) return this.closing;
     if (this.outbox.length > 0) this.flush();
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = null;
     const ws = this.ws;
-    if (!ws || ws.readyState === 3) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, waitMs);
-      timer.unref?.();
-      ws.addEventListener("close", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      try {
-        ws.close(1000, "closing");
-      } catch {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
+    this.closing =
+      !ws || ws.readyState === 3
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            const timer = setTimeout(resolve, waitMs);
+            timer.unref?.();
+            try {
+              ws.addEventListener("close", () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              ws.close(1000, "closing");
+            } catch {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+    return this.closing;
   }
 }

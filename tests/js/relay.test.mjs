@@ -165,6 +165,58 @@ test("close() resolves once the close handshake is done; a relay that never answ
   mute.close();
 });
 
+test("a store resumed while its old socket is still closing does not touch that socket (workerd's rule)", async () => {
+  // In workerd a socket belongs to the request that opened it: any call on it from a later
+  // request throws. A Worker's store suspends at the end of one request and resumes in the
+  // next, which must not reach the old socket while its close handshake is still going on.
+  // Calls of the ws package on itself go to the socket inside, unchecked.
+  class RequestBound {
+    constructor(url) {
+      this.socket = new WebSocket(url);
+      this.foreign = false;
+    }
+    check() {
+      if (this.foreign) throw new Error("Cannot perform I/O on behalf of a different request.");
+      return this.socket;
+    }
+    get readyState() {
+      return this.check().readyState;
+    }
+    set binaryType(t) {
+      this.check().binaryType = t;
+    }
+    on(...a) {
+      this.check().on(...a);
+      return this;
+    }
+    addEventListener(...a) {
+      this.check().addEventListener(...a);
+    }
+    send(...a) {
+      this.check().send(...a);
+    }
+    close(...a) {
+      this.check().close(...a);
+    }
+  }
+  const token = mintToken(secret, { tenant: "resumed", region: "eu" });
+  const db = await open({ relay: relay.url, token, WebSocket: RequestBound, config: { bootstrapBudgetMs: 50 } });
+  try {
+    for (let request = 0; request < 3; request++) {
+      const old = db.transport.ws;
+      assert.ok(old instanceof RequestBound);
+      db.suspend();
+      assert.equal(old.readyState, WebSocket.CLOSING, "the handshake is still going on");
+      old.foreign = true; // the next request
+      db.resume();
+      await db.exec(["INCR", "views"], { ack: "local" });
+      assert.equal(await db.exec(["GET", "views"]), request + 1);
+    }
+  } finally {
+    await db.close();
+  }
+});
+
 test("on Node the relay client is the ws package even beside a global WebSocket, which hides the reason", async (t) => {
   // Node 22's global WebSocket, as browsers', reports a refused upgrade only as a failure.
   const had = Object.getOwnPropertyDescriptor(globalThis, "WebSocket");
