@@ -197,6 +197,8 @@ export class RelayTransport {
   }
 
   send(frame) {
+    // Stopped for good: nothing will send a backlog, and the socket may be another request's.
+    if (this.closed) return;
     if (this.open && this.ws?.readyState === 1) {
       // Written after the current task (a microtask): the caller finishes what it was doing
       // (joining a delta, answering a request) before the socket write, and the frames of one

@@ -215,6 +215,12 @@ test("a store resumed while its old socket is still closing does not touch that 
   } finally {
     await db.close();
   }
+  // Nor does a suspended store that is closed (its goodbye frames go nowhere).
+  const suspended = await open({ relay: relay.url, token, WebSocket: RequestBound, config: { bootstrapBudgetMs: 50 } });
+  const old = suspended.transport.ws;
+  suspended.suspend();
+  old.foreign = true;
+  await suspended.close();
 });
 
 test("on Node the relay client is the ws package even beside a global WebSocket, which hides the reason", async (t) => {
