@@ -60,14 +60,18 @@ export class RelayTransport {
     this.queuedBytes = 0;
     this.ws = null;
     this.open = false;
-    this.closed = false;
     this.attempt = 0;
     this.timer = null;
     this.dropped = 0;
     // Frames of the current tick, written together after it (one write under load).
     this.outbox = [];
     this.flushing = false;
+    // close()'s promise, once it was called: the transport is stopped for good.
     this.closing = null;
+  }
+
+  get closed() {
+    return this.closing !== null;
   }
 
   url() {
@@ -259,27 +263,30 @@ export class RelayTransport {
   close(waitMs = 1000) {
     if (this.closing) return this.closing;
     if (this.outbox.length > 0) this.flush();
-    this.closed = true;
     clearTimeout(this.timer);
     this.timer = null;
+    let done;
+    // Set before the socket is touched: whatever its close fires must find the transport stopped.
+    this.closing = new Promise((resolve) => {
+      done = resolve;
+    });
     const ws = this.ws;
-    this.closing =
-      !ws || ws.readyState === 3
-        ? Promise.resolve()
-        : new Promise((resolve) => {
-            const timer = setTimeout(resolve, waitMs);
-            timer.unref?.();
-            try {
-              ws.addEventListener("close", () => {
-                clearTimeout(timer);
-                resolve();
-              });
-              ws.close(1000, "closing");
-            } catch {
-              clearTimeout(timer);
-              resolve();
-            }
-          });
+    if (!ws || ws.readyState === 3) {
+      done();
+      return this.closing;
+    }
+    const timer = setTimeout(done, waitMs);
+    timer.unref?.();
+    try {
+      ws.addEventListener("close", () => {
+        clearTimeout(timer);
+        done();
+      });
+      ws.close(1000, "closing");
+    } catch {
+      clearTimeout(timer);
+      done();
+    }
     return this.closing;
   }
 }
