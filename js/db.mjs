@@ -144,7 +144,8 @@ export class Db extends Commands {
   /** Reconnects after `suspend()` (with a new connection) and catches up on overdue timers. */
   resume() {
     if (!this._suspended && this.transport.open) return;
-    this.transport.close();
+    // suspend() closed the transport already (in workerd, its socket is an earlier request's).
+    if (!this._suspended) this.transport.close();
     this.transport = this._newTransport();
     this._suspended = false;
     this._welcomed = false;

@@ -290,7 +290,10 @@ export declare class RelayTransport implements Transport {
   connect(): Promise<void>;
   publish(topic: "sync" | "membership", payload: Uint8Array): void;
   direct(peer: string, payload: Uint8Array): void;
-  /** Stops for good; resolves once the socket is closed (at most `waitMs`, 1000, for the relay's answer). */
+  /**
+   * Stops for good; resolves once the socket is closed (at most `waitMs`, 1000, for the relay's
+   * answer). A second call returns the same promise and does not touch the socket.
+   */
   close(waitMs?: number): Promise<void>;
 }
 
