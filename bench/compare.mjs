@@ -371,20 +371,27 @@ async function coldStart() {
   mkdirSync(dir, { recursive: true });
   const ms = {};
   let modulePhasesMs;
-  for (const [lib, code] of Object.entries(probes)) {
-    const file = join(dir, `cold-${lib.replace(/\W+/g, "-")}.mjs`);
-    const report =
-      "const total = performance.now() - t0;\nconsole.log(JSON.stringify({ total, phases: globalThis.phases }));";
-    writeFileSync(file, `${code}\n${report}\n`);
-    const runs = [];
-    for (let i = 0; i < (quick ? 3 : 9); i++) {
-      runs.push(JSON.parse(execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" })));
+  const report =
+    "const total = performance.now() - t0;\nconsole.log(JSON.stringify({ total, phases: globalThis.phases }));";
+  const files = Object.fromEntries(
+    Object.entries(probes).map(([lib, code]) => {
+      const file = join(dir, `cold-${lib.replace(/\W+/g, "-")}.mjs`);
+      writeFileSync(file, `${code}\n${report}\n`);
+      return [lib, file];
+    }),
+  );
+  // The probes take turns, one fresh process each per round, so that the machine's slow
+  // spells fall on every library alike.
+  const runs = Object.fromEntries(Object.keys(probes).map((lib) => [lib, []]));
+  for (let i = 0; i < (quick ? 3 : 9); i++) {
+    for (const [lib, file] of Object.entries(files)) {
+      runs[lib].push(JSON.parse(execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" })));
     }
-    ms[lib] = median(runs.map((r) => r.total));
-    if (runs[0].phases) {
-      modulePhasesMs = Object.fromEntries(
-        Object.keys(runs[0].phases).map((k) => [k, median(runs.map((r) => r.phases[k]))]),
-      );
+  }
+  for (const [lib, r] of Object.entries(runs)) {
+    ms[lib] = median(r.map((x) => x.total));
+    if (r[0].phases) {
+      modulePhasesMs = Object.fromEntries(Object.keys(r[0].phases).map((k) => [k, median(r.map((x) => x.phases[k]))]));
     }
   }
   return {
