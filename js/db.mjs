@@ -86,7 +86,9 @@ export class Db extends Commands {
     if (!o.transport && !o.token)
       throw new CastamereError("ERR open() needs a token for the relay (see `castamere token`)");
     try {
-      this._w = new WasmReplica(...idHalves(o.replicaId), o.config ?? {});
+      // A plain copy: the module reads it without guarding against getters that throw.
+      const config = o.config == null ? {} : typeof o.config === "object" ? { ...o.config } : o.config;
+      this._w = new WasmReplica(...idHalves(o.replicaId), config);
     } catch (e) {
       rethrow(e);
     }

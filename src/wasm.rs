@@ -1,17 +1,42 @@
 //! wasm-bindgen newtypes over the core: conversions between JavaScript values and core
 //! types, and nothing else.
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
 use crate::store::{HandleWrite, Limits, Reply};
 
+// The few JavaScript operations not taken from js-sys. V8 compiles a wasm-to-JS wrapper for
+// each distinct import signature when the module is instantiated, and js-sys's `Reflect` and
+// `toString` imports, which catch exceptions, are JS functions of another arity than their
+// signature, which takes a wrapper of its own (two more of ten). These share the signatures
+// of other imports; none can throw on the values passed: objects of ours or a copy the shim
+// made, numbers and bigints.
+#[wasm_bindgen]
+extern "C" {
+    /// Any object, seen as its fields.
+    type Fields;
+    /// `object[key] = value`.
+    #[wasm_bindgen(method, structural, indexing_setter)]
+    fn set(this: &Fields, key: &JsValue, value: &JsValue);
+    /// `object[key]`.
+    #[wasm_bindgen(method, structural, indexing_getter)]
+    fn get(this: &Fields, key: &JsValue) -> JsValue;
+    /// `String(value)`: how JavaScript writes a number or a bigint.
+    #[wasm_bindgen(js_name = String)]
+    fn js_string(value: &JsValue) -> String;
+}
+
+fn set_field(o: &Object, key: &JsValue, value: &JsValue) {
+    o.unchecked_ref::<Fields>().set(key, value);
+}
+
 /// Every core error becomes a JavaScript `Error` named `CastamereError` with a `code`.
 fn js_error(e: Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
     err.set_name("CastamereError");
-    let _ = Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(e.code()));
+    set_field(&err, &JsValue::from_str("code"), &JsValue::from_str(e.code()));
     err.into()
 }
 
@@ -42,7 +67,7 @@ fn reply_to_js(r: Reply) -> JsValue {
         Reply::Map(v) => {
             let o = Object::new();
             for (k, val) in v {
-                let _ = Reflect::set(&o, &bytes_to_js(&k), &reply_to_js(val));
+                set_field(&o, &bytes_to_js(&k), &reply_to_js(val));
             }
             o.into()
         }
@@ -61,13 +86,10 @@ fn word(v: &JsValue) -> Result<Vec<u8>, JsValue> {
         if n.fract() == 0.0 && n.abs() <= MAX_SAFE as f64 {
             return Ok((n as i64).to_string().into_bytes());
         }
-        let text: JsValue =
-            js_sys::Number::from(n).to_string_with_radix(10).map(JsValue::from).unwrap_or(JsValue::NULL);
-        return Ok(text.as_string().unwrap_or_default().into_bytes());
+        return Ok(js_string(v).into_bytes());
     }
     if v.is_bigint() {
-        let s: String = js_sys::BigInt::unchecked_from_js_ref(v).to_string(10).map(String::from).unwrap_or_default();
-        return Ok(s.into_bytes());
+        return Ok(js_string(v).into_bytes());
     }
     Err(js_error(Error::Invalid(
         "command words must be strings, numbers, bigints or Uint8Arrays, e.g. [\"INCRBY\", \"views\", 5]".into(),
@@ -336,7 +358,7 @@ use crate::crdt::ReplicaId;
 use crate::sync::{Config, Destination, Event, Level, Origin, Replica};
 
 fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
-    let _ = Reflect::set(o, &JsValue::from_str(k), &v.into());
+    set_field(o, &JsValue::from_str(k), &v.into());
 }
 
 fn now_ms(now: f64) -> u64 {
@@ -353,14 +375,12 @@ fn config(replica: u64, options: &JsValue) -> Result<Config, JsValue> {
     if options.is_undefined() || options.is_null() {
         return Ok(c);
     }
-    let keys = Object::keys(
-        options
-            .dyn_ref::<Object>()
-            .ok_or_else(|| js_error(Error::Invalid("replica options must be an object".into())))?,
-    );
-    for k in keys.iter() {
+    let options = options
+        .dyn_ref::<Object>()
+        .ok_or_else(|| js_error(Error::Invalid("replica options must be an object".into())))?;
+    for k in Object::keys(options).iter() {
         let name = k.as_string().unwrap_or_default();
-        let v = Reflect::get(options, &k).unwrap_or(JsValue::UNDEFINED);
+        let v = options.unchecked_ref::<Fields>().get(&k);
         if v.is_undefined() {
             continue;
         }

@@ -8,6 +8,19 @@ import { CastamereError, Store, wasmMemoryBytes } from "castamere";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
+test("numbers and bigints in a command are written as JavaScript writes them", () => {
+  const s = new Store({ replicaId: 1 });
+  const cases = [5, -0, 1.5, -2.25, 1e21, 1e-7, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, 2n ** 64n, -7n];
+  for (const v of cases) {
+    assert.equal(s.exec(["SET", "k", v]), "OK");
+    assert.equal(s.exec(["GET", "k"]), String(v), `${String(v)}`);
+  }
+  // A field name too, and an error's code is set on the error.
+  s.exec(["HSET", "h", 0.5, 1n]);
+  assert.deepEqual(s.exec(["HGETALL", "h"]), { "0.5": "1" });
+  assert.throws(() => s.exec(["SET", "k", {}]), (e) => e instanceof CastamereError && e.code === "ERR");
+});
+
 test("exec returns Redis-shaped replies as JavaScript values", () => {
   const s = new Store({ replicaId: 1 });
   assert.equal(s.exec(["INCRBY", "views", "5"]), 5);
