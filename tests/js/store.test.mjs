@@ -17,8 +17,11 @@ test("numbers and bigints in a command are written as JavaScript writes them", (
   }
   // A field name too, and an error's code is set on the error.
   s.exec(["HSET", "h", 0.5, 1n]);
-  assert.deepEqual(s.exec(["HGETALL", "h"]), { "0.5": "1" });
-  assert.throws(() => s.exec(["SET", "k", {}]), (e) => e instanceof CastamereError && e.code === "ERR");
+  assert.deepEqual(s.exec(["HGETALL", "h"]), { 0.5: "1" });
+  assert.throws(
+    () => s.exec(["SET", "k", {}]),
+    (e) => e instanceof CastamereError && e.code === "ERR",
+  );
 });
 
 test("exec returns Redis-shaped replies as JavaScript values", () => {
