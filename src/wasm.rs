@@ -8,11 +8,11 @@ use crate::error::Error;
 use crate::store::{HandleWrite, Limits, Reply};
 
 // The few JavaScript operations not taken from js-sys. V8 compiles a wasm-to-JS wrapper for
-// each distinct import signature when the module is instantiated, and js-sys's `Reflect` and
-// `toString` imports, which catch exceptions, are JS functions of another arity than their
-// signature, which takes a wrapper of its own (two more of ten). These share the signatures
-// of other imports; none can throw on the values passed: objects of ours or a copy the shim
-// made, numbers and bigints.
+// each distinct import signature when the module is instantiated. js-sys's `Reflect` and
+// `toString` imports catch exceptions, which makes them JS functions of another arity than
+// their signature, and they took wrappers of their own (10 wrappers before, 7 with these).
+// These share the signatures of other imports, and none can throw on the values passed:
+// objects of ours or a copy the shim made, numbers and bigints.
 #[wasm_bindgen]
 extern "C" {
     /// Any object, seen as its fields.
