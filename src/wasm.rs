@@ -82,13 +82,10 @@ fn word(v: &JsValue) -> Result<Vec<u8>, JsValue> {
     if let Some(a) = v.dyn_ref::<Uint8Array>() {
         return Ok(a.to_vec());
     }
-    if let Some(n) = v.as_f64() {
-        if n.fract() == 0.0 && n.abs() <= MAX_SAFE as f64 {
-            return Ok((n as i64).to_string().into_bytes());
-        }
-        return Ok(js_string(v).into_bytes());
+    if let Some(n) = v.as_f64().filter(|n| n.fract() == 0.0 && n.abs() <= MAX_SAFE as f64) {
+        return Ok((n as i64).to_string().into_bytes());
     }
-    if v.is_bigint() {
+    if v.as_f64().is_some() || v.is_bigint() {
         return Ok(js_string(v).into_bytes());
     }
     Err(js_error(Error::Invalid(

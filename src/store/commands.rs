@@ -410,8 +410,10 @@ impl Store {
         // Members whose only dot is this replica's and unseen stay as they are (see
         // `unseen_own`), in a plain set: an add to a key of several types removes the others.
         let seen = self.seen_until();
-        let plain = match self.state.store.get_bytes(key) {
-            Some(AnyCrdt::One(slot)) => OrSet::from_slot(slot),
+        let empty = AnyCrdt::Empty;
+        let entry = self.state.store.get_bytes(key).unwrap_or(&empty);
+        let plain = match entry {
+            AnyCrdt::One(slot) => OrSet::from_slot(slot),
             _ => None,
         };
         let again = |m: &[u8]| plain.and_then(|s| s.0.get_bytes(m)).is_some_and(|d| unseen_own(d, replica, seen));
@@ -419,8 +421,6 @@ impl Store {
         if members.is_empty() {
             return Ok(added);
         }
-        let empty = AnyCrdt::Empty;
-        let entry = self.state.store.get_bytes(key).unwrap_or(&empty);
         let d = entry.update::<OrSet>(&self.own_ctx(), |s, ctx| s.add(ctx, replica, &members));
         self.commit(key, d);
         Ok(added)
