@@ -364,11 +364,15 @@ async function coldStart() {
     loro: `const t0 = performance.now(); const L = await import("loro-crdt"); const d = new L.LoroDoc(); d.getMap("m").set("views", 1);`,
     automerge: `const t0 = performance.now(); const A = await import("@automerge/automerge"); A.change(A.init(), (d) => { d.views = 1; });`,
     yjs: `const t0 = performance.now(); const Y = await import("yjs"); new Y.Doc().getMap("m").set("views", 1);`,
+    // The floor under every probe: Node's first import of a module, here an empty one. What a
+    // probe takes above it is the library's own, and moves less from machine to machine.
+    "node, empty module": `const t0 = performance.now(); await import(${JSON.stringify(join(root, "bench", "out", "cold-empty.mjs"))});`,
   };
   // Each probe is a module file, as a Lambda handler or a server entry is: the loader has
   // started before t0. (From `node -e`, the first import of any file costs about 1 ms more.)
   const dir = join(root, "bench", "out");
   mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "cold-empty.mjs"), "export {};\n");
   const ms = {};
   let modulePhasesMs;
   const report =
@@ -496,6 +500,13 @@ for (const lib of Object.keys(cs.firstCommandMs)) {
 lines.push(
   '   (castamere imports the package and makes a store with a random id, as open() does; "given id" passes one; "castamere module" is the wasm module alone: glue, compile, instantiate, one INCR)',
 );
+const floor = cs.firstCommandMs["node, empty module"];
+if (floor !== undefined) {
+  const above = (lib) => `${lib} ${f(cs.firstCommandMs[lib] - floor)} ms`;
+  lines.push(
+    `   above Node's first import of an empty module (${f(floor)} ms, which every probe pays): ${["castamere module", "castamere", "loro", "automerge", "yjs"].map(above).join(", ")}`,
+  );
+}
 if (cs.modulePhasesMs) {
   const ph = Object.entries(cs.modulePhasesMs).map(([k, v]) => `${k} ${f(v)} ms`);
   lines.push(`   castamere module, medians by phase: ${ph.join(", ")}`);
