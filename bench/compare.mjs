@@ -189,6 +189,7 @@ function hotPath() {
     const fns = fresh ? {} : Object.fromEntries(entries.map(([lib, make]) => [lib, make()]));
     const calls = Object.fromEntries(entries.map(([lib]) => [lib, 0]));
     const best = Object.fromEntries(entries.map(([lib]) => [lib, 0]));
+    const perRound = Object.fromEntries(entries.map(([lib]) => [lib, []]));
     for (let round = 0; round < (fresh ? (quick ? 3 : 5) : ROUNDS); round++) {
       for (const [lib, make] of entries) {
         let perSec;
@@ -201,6 +202,7 @@ function hotPath() {
           perSec = r.perSec;
         }
         best[lib] = Math.max(best[lib], perSec);
+        perRound[lib].push(perSec);
       }
     }
     for (const fn of Object.values(fns)) fn.free?.();
@@ -215,6 +217,18 @@ function hotPath() {
         yjs: r.castamere / r.yjs,
         automerge: r.castamere / r.automerge,
       },
+      // The same ratios round by round, each round's castamere against the same round's peer,
+      // from the second round on (the first also warms up the JIT): how far a row's ratio
+      // moves with the machine.
+      castamereVsByRound: Object.fromEntries(
+        ["map", "loro", "yjs"].map((lib) => {
+          const rs = perRound.castamere
+            .map((c, i) => c / perRound[lib][i])
+            .slice(1)
+            .sort((a, b) => a - b);
+          return [lib, { min: rs[0], median: median(rs), max: rs[rs.length - 1] }];
+        }),
+      ),
     });
   }
   return rows;
@@ -452,6 +466,14 @@ for (const r of results.sections.hotPath) {
       (r.castamereVs.loro >= 5 && r.castamereVs.yjs >= 10 ? "" : "  (MISS)"),
   );
 }
+lines.push(
+  `   round by round from the second (castamere against each peer in the same round; lowest–highest): ${results.sections.hotPath
+    .map((r) => {
+      const g = (lib) => `${x(r.castamereVsByRound[lib].min)}–${x(r.castamereVsByRound[lib].max)}`;
+      return `${r.op} ${g("loro")} Loro, ${g("yjs")} Yjs`;
+    })
+    .join("; ")}`,
+);
 const inc = results.sections.hotPath[0];
 lines.push(
   `   targets: increments >= 2,000,000/s${miss(inc.opsPerSec.castamere >= 2e6)}; every operation >= 5× Loro and >= 10× Yjs (MISS marks a row that falls short)`,
