@@ -220,6 +220,7 @@ function hotPath() {
       // The same ratios round by round, each round's castamere against the same round's peer,
       // from the second round on (the first also warms up the JIT): how far a row's ratio
       // moves with the machine.
+      opsPerSecByRound: Object.fromEntries(Object.entries(perRound).map(([lib, rs]) => [lib, rs.map(Math.round)])),
       castamereVsByRound: Object.fromEntries(
         ["map", "loro", "yjs"].map((lib) => {
           const rs = perRound.castamere
@@ -467,9 +468,9 @@ for (const r of results.sections.hotPath) {
   );
 }
 lines.push(
-  `   round by round from the second (castamere against each peer in the same round; lowest–highest): ${results.sections.hotPath
+  `   round by round from the second (castamere against each peer in the same round; median, lowest): ${results.sections.hotPath
     .map((r) => {
-      const g = (lib) => `${x(r.castamereVsByRound[lib].min)}–${x(r.castamereVsByRound[lib].max)}`;
+      const g = (lib) => `${x(r.castamereVsByRound[lib].median)} (${x(r.castamereVsByRound[lib].min)})`;
       return `${r.op} ${g("loro")} Loro, ${g("yjs")} Yjs`;
     })
     .join("; ")}`,
