@@ -3,7 +3,10 @@
 //  1. Write on one replica → visible at another through a relay process: p50/p99, next to a
 //     raw `ws` message through the same relay (one hop each way: client → relay → client).
 //  2. Relay messages per second on one core (the relay is one process; load comes from here).
-//   node bench/relay.mjs [--json FILE] [--quick]
+//   node bench/relay.mjs [--json FILE] [--quick] [--split]
+// --split also times, inside the castamere path, A's write and push (the push seals the group
+// and hands its frame to the transport, which writes it to the socket in a microtask after)
+// and B's handleMessage and the drain after it, and prints their medians.
 import { writeFileSync } from "node:fs";
 import { open } from "castamere";
 import { mintToken } from "castamere/token";
@@ -11,6 +14,7 @@ import WebSocket from "ws";
 import { percentile, startRelayProcess } from "./common.mjs";
 
 const quick = process.argv.includes("--quick");
+const split = process.argv.includes("--split");
 const jsonAt = process.argv.indexOf("--json");
 const N = quick ? 300 : 3000;
 const secret = "bench-secret";
@@ -61,6 +65,23 @@ async function rawOnce() {
   });
   return performance.now() - t0;
 }
+// --split: microseconds of each step of a castamere write, in the timed blocks.
+const steps = { write: [], push: [], handleMessage: [], drain: [] };
+let timing = false;
+const timed = (list, f) => {
+  if (!split || !timing) return f();
+  const t0 = performance.now();
+  const r = f();
+  list.push((performance.now() - t0) * 1000);
+  return r;
+};
+if (split) {
+  const w = B._w;
+  const handle = w.handleMessage.bind(w);
+  w.handleMessage = (now, bytes) => timed(steps.handleMessage, () => handle(now, bytes));
+  const drain = B._drain.bind(B);
+  B._drain = () => timed(steps.drain, drain);
+}
 let written = 0;
 /** One castamere write on A until B reads it: its time in ms. */
 async function castamereOnce() {
@@ -68,8 +89,8 @@ async function castamereOnce() {
   const t0 = performance.now();
   await new Promise((resolve) => {
     waiting = { want, resolve };
-    A.incr("views");
-    A.push();
+    timed(steps.write, () => A.incr("views"));
+    timed(steps.push, () => A.push());
   });
   return performance.now() - t0;
 }
@@ -79,6 +100,7 @@ for (let i = 0; i < WARMUP; i++) {
   await castamereOnce();
 }
 const BLOCK = 20;
+timing = true;
 for (let block = 0; block < N / BLOCK; block++) {
   for (let i = 0; i < BLOCK; i++) raw.push(await rawOnce());
   for (let i = 0; i < BLOCK; i++) seen.push(await castamereOnce());
@@ -139,5 +161,9 @@ console.log(
 console.log(
   `  relay on one core: ${results.relay.messagesInPerSec.toLocaleString("en-US")} messages/s in, ${results.relay.messagesOutPerSec.toLocaleString("en-US")} messages/s out (fan-out to ${subs.length + pubs.length - 1})`,
 );
+if (split) {
+  const us = (k) => `${k} ${percentile(steps[k], 50).toFixed(1)} µs`;
+  console.log(`  castamere steps, medians: ${Object.keys(steps).map(us).join(", ")}`);
+}
 if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], `${JSON.stringify(results, null, 2)}\n`);
 process.exit(0);
