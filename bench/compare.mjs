@@ -217,10 +217,10 @@ function hotPath() {
         yjs: r.castamere / r.yjs,
         automerge: r.castamere / r.automerge,
       },
+      opsPerSecByRound: Object.fromEntries(Object.entries(perRound).map(([lib, rs]) => [lib, rs.map(Math.round)])),
       // The same ratios round by round, each round's castamere against the same round's peer,
       // from the second round on (the first also warms up the JIT): how far a row's ratio
       // moves with the machine.
-      opsPerSecByRound: Object.fromEntries(Object.entries(perRound).map(([lib, rs]) => [lib, rs.map(Math.round)])),
       castamereVsByRound: Object.fromEntries(
         ["map", "loro", "yjs"].map((lib) => {
           const rs = perRound.castamere
