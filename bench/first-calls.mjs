@@ -55,15 +55,16 @@ for (let i = 0; i < ${FUNCS}; i++) { if (e["f" + i](1) !== i + 2) throw new Erro
 console.log(JSON.stringify(t));
 `,
 );
-const runs = [];
-for (let i = 0; i < 9; i++) runs.push(JSON.parse(execFileSync(process.execPath, [probe], { encoding: "utf8" })));
-const at = (k) => median(runs.map((r) => r[k])).toFixed(0);
+/** The k-th lap of `file`'s probe, median over 9 fresh processes, in whole µs. */
+function medians(file) {
+  const runs = [];
+  for (let i = 0; i < 9; i++) runs.push(JSON.parse(execFileSync(process.execPath, [file], { encoding: "utf8" })));
+  return (k) => median(runs.map((r) => r[k])).toFixed(0);
+}
+const at = medians(probe);
 console.log(`first call of the stack-pointer helper: ${at(0)} µs (its second call: ${at(1)} µs)`);
 console.log(`first call of malloc: ${at(2)} µs; first call of free: ${at(3)} µs`);
-const tinyRuns = [];
-for (let i = 0; i < 9; i++)
-  tinyRuns.push(JSON.parse(execFileSync(process.execPath, [tinyProbe], { encoding: "utf8" })));
-const tinyAt = (k) => median(tinyRuns.map((r) => r[k])).toFixed(0);
+const tinyAt = medians(tinyProbe);
 console.log(
   `first calls of ${FUNCS} tiny functions, one after the other: ${Array.from({ length: FUNCS }, (_, k) => `${tinyAt(k)} µs`).join(", ")}`,
 );

@@ -69,7 +69,7 @@ async function rawOnce() {
 const steps = { write: [], push: [], handleMessage: [], drain: [] };
 let timing = false;
 const timed = (list, f) => {
-  if (!split || !timing) return f();
+  if (!timing) return f();
   const t0 = performance.now();
   const r = f();
   list.push((performance.now() - t0) * 1000);

@@ -257,8 +257,8 @@ export class RelayTransport {
    * Stops for good: the connection closes with the close handshake. Resolves once the socket
    * is closed, or after `waitMs` if the relay does not answer. Calling it again returns the
    * same promise and does not touch the socket: in workerd a socket belongs to the request
-   * that opened it, and any call on it from a later request throws (a Db resumed by the next
-   * request closes its transport again while the old socket may still be closing).
+   * that opened it, and any call on it from a later request throws (a Db closed after
+   * `suspend()` closes its transport again, while the old socket may still be closing).
    */
   close(waitMs = 1000) {
     if (this.closing) return this.closing;

@@ -296,6 +296,14 @@ impl AnyCrdt {
         }
     }
 
+    /// The value as exactly one slot of type `T` (as [`AnyCrdt::plain_mut`] without `fill`).
+    pub fn plain<T: SlotType>(&self) -> Option<&T> {
+        match self {
+            AnyCrdt::One(s) => T::from_slot(s),
+            _ => None,
+        }
+    }
+
     /// The slot of type `T`, if present and non-empty.
     pub fn get<T: SlotType>(&self) -> Option<&T> {
         self.slots().iter().find_map(T::from_slot).filter(|v| !v.is_bottom())

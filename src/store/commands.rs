@@ -3,9 +3,7 @@
 
 use super::{glob, unseen_own, Reply, Store};
 use crate::crdt::KeyStr;
-use crate::crdt::{
-    AnyCrdt, AnyMap, CausalContext, DotStore, DwFlag, EwFlag, Key, Kind, LwwReg, OrSet, PnCounter, SlotType,
-};
+use crate::crdt::{AnyCrdt, AnyMap, CausalContext, DotStore, DwFlag, EwFlag, Key, Kind, LwwReg, OrSet, PnCounter};
 use crate::error::{Error, Result};
 
 const STRING: &[Kind] = &[Kind::Lww];
@@ -412,10 +410,7 @@ impl Store {
         let seen = self.seen_until();
         let empty = AnyCrdt::Empty;
         let entry = self.state.store.get_bytes(key).unwrap_or(&empty);
-        let plain = match entry {
-            AnyCrdt::One(slot) => OrSet::from_slot(slot),
-            _ => None,
-        };
+        let plain = entry.plain::<OrSet>();
         let again = |m: &[u8]| plain.and_then(|s| s.0.get_bytes(m)).is_some_and(|d| unseen_own(d, replica, seen));
         let members: Vec<&[u8]> = members.iter().copied().filter(|m| !again(m)).collect();
         if members.is_empty() {
