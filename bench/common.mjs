@@ -3,6 +3,8 @@
 // map is cleared every 4,096 operations, as a sync engine takes its buffer), and the harness
 // of the module A/B scripts (loadBuilds, alternate).
 
+import { get } from "node:http";
+
 /** Operations per second of fn(i) over about `ms` milliseconds, best of 3 rounds. */
 export function rate(fn, ms, batch = 1000) {
   let best = 0;
@@ -104,18 +106,39 @@ export async function startCli(command, args) {
 
 /**
  * A relay in its own process on a free loopback port (as an operator runs it), started with
- * `js/cli.mjs relay` and `args`. Resolves to `{ url, port, metric(name, labels), stop() }`;
- * `metric` reads one value from its Prometheus endpoint.
+ * `js/cli.mjs relay` and `args`. Resolves to `{ url, port, metric(name, labels),
+ * metrics([[name, labels], ...]), stop() }`; `metric` reads one value from its Prometheus
+ * endpoint, `metrics` several from one scrape.
  */
 export async function startRelayProcess(secret, args = []) {
   const { port, proc } = await startCli("relay", ["--secret", secret, ...args]);
-  const metric = async (name, labels = "") => {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const line = text.split("\n").find((l) => l.startsWith(`${name}${labels} `));
-    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+  // A connection of its own for each scrape: after a flood the relay can take seconds to
+  // read a request, and a kept-alive connection then meets the server's idle timeout, which
+  // closes it under the request (ECONNRESET).
+  const scrape = () =>
+    new Promise((resolve, reject) => {
+      const req = get({ host: "127.0.0.1", port, path: "/metrics", agent: false }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => {
+          text += d;
+        });
+        res.on("end", () => resolve(text));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+    });
+  // One scrape, read for each of `wanted` ([name, labels] pairs): values from one moment.
+  const metrics = async (wanted) => {
+    const lines = (await scrape()).split("\n");
+    return wanted.map(([name, labels = ""]) => {
+      const line = lines.find((l) => l.startsWith(`${name}${labels} `));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+    });
   };
+  const metric = async (name, labels) => (await metrics([[name, labels]]))[0];
   const { stop } = await import("../tests/js/support/processes.mjs");
-  return { url: proc.url, port, metric, stop: () => stop(proc) };
+  return { url: proc.url, port, metric, metrics, stop: () => stop(proc) };
 }
 
 /** The p-th percentile of `xs`. */
