@@ -3,7 +3,7 @@
 // map is cleared every 4,096 operations, as a sync engine takes its buffer), and the harness
 // of the module A/B scripts (loadBuilds, alternate).
 
-import { get } from "node:http";
+import { nodeFetch } from "../js/node-fetch.mjs";
 
 /** Operations per second of fn(i) over about `ms` milliseconds, best of 3 rounds. */
 export function rate(fn, ms, batch = 1000) {
@@ -112,22 +112,10 @@ export async function startCli(command, args) {
  */
 export async function startRelayProcess(secret, args = []) {
   const { port, proc } = await startCli("relay", ["--secret", secret, ...args]);
-  // A connection of its own for each scrape: after a flood the relay can take seconds to
-  // read a request, and a kept-alive connection then meets the server's idle timeout, which
-  // closes it under the request (ECONNRESET).
-  const scrape = () =>
-    new Promise((resolve, reject) => {
-      const req = get({ host: "127.0.0.1", port, path: "/metrics", agent: false }, (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d) => {
-          text += d;
-        });
-        res.on("end", () => resolve(text));
-        res.on("error", reject);
-      });
-      req.on("error", reject);
-    });
+  // node:http with a retry (the origin client's fetch): after a flood the relay can take
+  // seconds to read a request, and a kept-alive connection then meets the server's idle
+  // timeout, which closes it under the request (ECONNRESET from fetch()).
+  const scrape = async () => (await nodeFetch(`http://127.0.0.1:${port}/metrics`)).text();
   // One scrape, read for each of `wanted` ([name, labels] pairs): values from one moment.
   const metrics = async (wanted) => {
     const lines = (await scrape()).split("\n");
