@@ -5,32 +5,25 @@
 //
 //   node bench/cold-ab.mjs                  the build in pkg/web
 //   node bench/cold-ab.mjs DIR_A DIR_B ...  builds copied from pkg/web (A/B in one run)
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { median } from "./common.mjs";
+import { join, resolve } from "node:path";
+import { median, probeFile, runProbe } from "./common.mjs";
 
 const RUNS = 31;
-const out = join(dirname(fileURLToPath(import.meta.url)), "out");
-mkdirSync(out, { recursive: true });
 const dirs = process.argv.length > 2 ? process.argv.slice(2) : ["pkg/web"];
 const probes = dirs.map((d, i) => {
   const glue = JSON.stringify(join(resolve(d), "castamere.mjs"));
   const wasm = JSON.stringify(join(resolve(d), "castamere_bg.wasm"));
-  const file = join(out, `cold-ab-${i}.mjs`);
-  writeFileSync(
-    file,
+  return probeFile(
+    `cold-ab-${i}.mjs`,
     `const { readFileSync } = await import("node:fs"); const t0 = performance.now();
 const g = await import(${glue}); g.initSync({ module: new WebAssembly.Module(readFileSync(${wasm})) });
 new g.Store(0, 1).incrBy("views", 1); console.log(performance.now() - t0);\n`,
   );
-  return file;
 });
 const ms = dirs.map(() => []);
 for (let r = 0; r < RUNS; r++) {
   for (let i = 0; i < probes.length; i++) {
-    ms[i].push(Number(execFileSync(process.execPath, [probes[i]], { encoding: "utf8" })));
+    ms[i].push(runProbe(probes[i]));
   }
 }
 for (let i = 0; i < dirs.length; i++) {

@@ -7,23 +7,19 @@
 // metadata) counts. Medians of 15 processes.
 //
 //   node bench/cold-faults.mjs
-import { execFileSync } from "node:child_process";
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { median } from "./common.mjs";
+import { median, probeFile, runProbe } from "./common.mjs";
 
 const RUNS = 15;
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(root, "bench", "out");
-mkdirSync(out, { recursive: true });
 const glue = join(root, "pkg/web/castamere.mjs");
 const wasm = join(root, "pkg/web/castamere_bg.wasm");
 const size = statSync(wasm).size;
-const probe = join(out, "cold-faults-probe.mjs");
 // resourceUsage() is called once before the first mark: its own first call costs a little.
-writeFileSync(
-  probe,
+const probe = probeFile(
+  "cold-faults-probe.mjs",
   `const { readFileSync } = await import("node:fs");
 const pf = () => process.resourceUsage().minorPageFault;
 pf();
@@ -41,7 +37,7 @@ console.log(JSON.stringify(marks.slice(1).map(([t, p], i) => [t - marks[i][0], p
 );
 const phases = ["glue", "read", "compile", "instantiate", "first command", "(allocate)", "touch a fresh buffer"];
 const runs = [];
-for (let i = 0; i < RUNS; i++) runs.push(JSON.parse(execFileSync(process.execPath, [probe], { encoding: "utf8" })));
+for (let i = 0; i < RUNS; i++) runs.push(runProbe(probe));
 const ms = (k) => median(runs.map((r) => r[k][0]));
 const pages = (k) => median(runs.map((r) => r[k][1]));
 console.log(`module cold start by phase, median of ${RUNS} fresh processes (pages: minor page faults)`);

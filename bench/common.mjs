@@ -3,7 +3,27 @@
 // map is cleared every 4,096 operations, as a sync engine takes its buffer), and the harness
 // of the module A/B scripts (loadBuilds, alternate).
 
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { nodeFetch } from "../js/node-fetch.mjs";
+
+const probes = join(dirname(fileURLToPath(import.meta.url)), "out");
+
+/** Writes `code` as the module file bench/out/`name` (a probe run in fresh processes) and
+ * returns its path. */
+export function probeFile(name, code) {
+  mkdirSync(probes, { recursive: true });
+  const file = join(probes, name);
+  writeFileSync(file, code);
+  return file;
+}
+
+/** Runs the probe `file` in a fresh Node process: what it printed, parsed as JSON. */
+export function runProbe(file, cwd) {
+  return JSON.parse(execFileSync(process.execPath, [file], { cwd, encoding: "utf8" }));
+}
 
 /** Operations per second of fn(i) over about `ms` milliseconds, best of 3 rounds. */
 export function rate(fn, ms, batch = 1000) {

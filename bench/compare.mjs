@@ -4,7 +4,7 @@
 // against a baseline measured in the same run. `npm run bench -- --json bench/results.json`
 // writes the table as JSON; `--quick` runs a smaller version (for a smoke test).
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +14,7 @@ import { Store } from "castamere";
 import { build } from "esbuild";
 import { LoroCounter, LoroDoc, LoroMap } from "loro-crdt";
 import * as Y from "yjs";
-import { mapBaseline, median, rateFreshRound, rateRound } from "./common.mjs";
+import { mapBaseline, median, probeFile, rateFreshRound, rateRound, runProbe } from "./common.mjs";
 import { shippedBytes } from "./shipped.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -381,22 +381,17 @@ async function coldStart() {
     yjs: `const t0 = performance.now(); const Y = await import("yjs"); new Y.Doc().getMap("m").set("views", 1);`,
     // The floor under every probe: Node's first import of a module, here an empty one. What a
     // probe takes above it is the library's own, and moves less from machine to machine.
-    "node, empty module": `const t0 = performance.now(); await import(${JSON.stringify(join(root, "bench", "out", "cold-empty.mjs"))});`,
+    "node, empty module": `const t0 = performance.now(); await import(${JSON.stringify(probeFile("cold-empty.mjs", "export {};\n"))});`,
   };
   // Each probe is a module file, as a Lambda handler or a server entry is: the loader has
   // started before t0. (From `node -e`, the first import of any file costs about 1 ms more.)
-  const dir = join(root, "bench", "out");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "cold-empty.mjs"), "export {};\n");
   const ms = {};
   let modulePhasesMs;
   const report =
     "const total = performance.now() - t0;\nconsole.log(JSON.stringify({ total, phases: globalThis.phases }));";
   const files = Object.fromEntries(
     Object.entries(probes).map(([lib, code]) => {
-      const file = join(dir, `cold-${lib.replace(/\W+/g, "-")}.mjs`);
-      writeFileSync(file, `${code}\n${report}\n`);
-      return [lib, file];
+      return [lib, probeFile(`cold-${lib.replace(/\W+/g, "-")}.mjs`, `${code}\n${report}\n`)];
     }),
   );
   // The probes take turns, one fresh process each per round, so that the machine's slow
@@ -404,7 +399,7 @@ async function coldStart() {
   const runs = Object.fromEntries(Object.keys(probes).map((lib) => [lib, []]));
   for (let i = 0; i < (quick ? 3 : 9); i++) {
     for (const [lib, file] of Object.entries(files)) {
-      runs[lib].push(JSON.parse(execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" })));
+      runs[lib].push(runProbe(file, root));
     }
   }
   for (const [lib, r] of Object.entries(runs)) {

@@ -9,18 +9,13 @@
 //   next ones do not.
 //
 //   node bench/first-calls.mjs
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { median } from "./common.mjs";
+import { median, probeFile, runProbe } from "./common.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(root, "bench", "out");
-mkdirSync(out, { recursive: true });
-const probe = join(out, "first-calls.mjs");
-writeFileSync(
-  probe,
+const probe = probeFile(
+  "first-calls.mjs",
   `const { readFileSync } = await import("node:fs");
 const g = await import(${JSON.stringify(join(root, "pkg/web/castamere.mjs"))});
 const w = g.initSync({ module: new WebAssembly.Module(readFileSync(${JSON.stringify(join(root, "pkg/web/castamere_bg.wasm"))})) });
@@ -44,9 +39,8 @@ const tiny = new Uint8Array([
   ...section(7, [FUNCS, ...Array.from({ length: FUNCS }, (_, i) => [2, 0x66, 0x30 + i, 0, i]).flat()]),
   ...section(10, [FUNCS, ...Array.from({ length: FUNCS }, (_, i) => [7, 0, 0x20, 0, 0x41, i + 1, 0x6a, 0x0b]).flat()]),
 ]);
-const tinyProbe = join(out, "first-calls-tiny.mjs");
-writeFileSync(
-  tinyProbe,
+const tinyProbe = probeFile(
+  "first-calls-tiny.mjs",
   `const m = new WebAssembly.Module(new Uint8Array(${JSON.stringify([...tiny])}));
 const e = new WebAssembly.Instance(m, {}).exports;
 const t = [];
@@ -58,7 +52,7 @@ console.log(JSON.stringify(t));
 /** The k-th lap of `file`'s probe, median over 9 fresh processes, in whole µs. */
 function medians(file) {
   const runs = [];
-  for (let i = 0; i < 9; i++) runs.push(JSON.parse(execFileSync(process.execPath, [file], { encoding: "utf8" })));
+  for (let i = 0; i < 9; i++) runs.push(runProbe(file));
   return (k) => median(runs.map((r) => r[k])).toFixed(0);
 }
 const at = medians(probe);
