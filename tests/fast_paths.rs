@@ -85,11 +85,20 @@ proptest! {
         // Clocks that disagree, so last-writer-wins timestamps come from both sides.
         let mut now = 1_000u64;
         if large {
-            // Sets large enough for the in-place add to look members up by an owned key.
+            // Sets large enough for the in-place add to look members up by an owned key: the
+            // first by commands, the second by its handle (its buffer entry held beside the map).
             for (k, i) in (0..2).flat_map(|k| (0..70).map(move |i| (k, i))) {
-                let w = vec!["SADD".to_string(), KEYS[k].to_string(), format!("p{i}")];
-                let a = exec(&mut fast, now, &w);
-                prop_assert_eq!(format!("{a:?}"), format!("{:?}", exec(&mut slow, now, &w)));
+                let (a, b) = if k == 0 {
+                    let w = vec!["SADD".to_string(), KEYS[k].to_string(), format!("p{i}")];
+                    (exec(&mut fast, now, &w), exec(&mut slow, now, &w))
+                } else {
+                    let m = format!("p{i}").into_bytes();
+                    (
+                        fast.write_by_handle(now, handles[k], HandleWrite::Sadd, &m, b""),
+                        slow.write_by_handle(now, slow_handles[k], HandleWrite::Sadd, &m, b""),
+                    )
+                };
+                prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
             }
         }
         for op in ops {
@@ -206,5 +215,29 @@ fn a_held_entry_goes_back_before_an_increment_of_the_key() {
     };
     let (fast, slow) = (run(true), run(false));
     assert_eq!(fast.0, Ok(6));
+    assert_eq!(fast, slow, "the same reply, delta and state as the general path");
+}
+
+#[test]
+fn a_member_added_again_after_a_remote_removal_ships_both_adds() {
+    // This replica adds `arya` by the key's handle (its buffer entry is held beside the map);
+    // a remote replica that saw it removes her, so she is not in the state here while her add
+    // still waits in the buffer; then this replica adds her again before the buffer is taken.
+    // The buffer holds both adds' dots, as the general join keeps both.
+    let run = |fast_paths: bool| {
+        let mut s = Store::new(1);
+        s.set_fast_paths(fast_paths);
+        let mut remote = Store::new(2);
+        let h = s.intern(b"fans").expect("short key");
+        s.write_by_handle(10, h, HandleWrite::Sadd, b"sansa", b"").expect("SADD");
+        s.write_by_handle(10, h, HandleWrite::Sadd, b"arya", b"").expect("SADD");
+        remote.apply(&s.clone().take_deltas().expect("a delta")).expect("honest bytes");
+        remote.exec(20, &[b"SREM", b"fans", b"arya"]).expect("SREM");
+        s.apply(&remote.take_deltas().expect("a delta")).expect("honest bytes");
+        let r = s.write_by_handle(30, h, HandleWrite::Sadd, b"arya", b"");
+        (r, s.take_deltas(), s.snapshot())
+    };
+    let (fast, slow) = (run(true), run(false));
+    assert_eq!(fast.0, Ok(Reply::Int(1)));
     assert_eq!(fast, slow, "the same reply, delta and state as the general path");
 }
