@@ -2,7 +2,8 @@
 // Relay latency and throughput, in one run on this machine.
 //  1. Write on one replica → visible at another through a relay process: p50/p99, next to a
 //     raw `ws` message through the same relay (one hop each way: client → relay → client).
-//  2. Relay messages per second on one core (the relay is one process; load comes from here).
+//  2. Relay messages per second on one core (the relay is one process; load comes from here),
+//     two publishers to four subscribers and each other, and what the subscribers received.
 //   node bench/relay.mjs [--json FILE] [--quick] [--split]
 // --split also times, inside the castamere path, A's write and push (the push seals the group
 // and hands its frame to the transport, which writes it to the socket in a microtask after)
@@ -132,12 +133,23 @@ const metric = async () => {
 };
 const seconds = quick ? 1 : 4;
 const frame = new Uint8Array([0x01, 0x00, ...new Uint8Array(60)]);
+// The publishers hold back while the subscribers are more than WINDOW frames behind, each:
+// a flood they cannot take would only fill the relay's buffers for them until it dropped
+// them as slow consumers (at 8 MiB each), and the figure would be of the drops.
+const WINDOW = 20_000;
+let flooded = 0;
+const drops = async () => (await relay.metrics([["castamere_relay_drops_total", '{reason="slow consumer"}']]))[0];
+const drops0 = await drops();
 const m0 = await metric();
+const r0 = received;
 const t0 = performance.now();
 await Promise.all(
   pubs.map(async (ws) => {
     while (performance.now() - t0 < seconds * 1000) {
-      while (ws.bufferedAmount < 1 << 20) ws.send(frame);
+      while (ws.bufferedAmount < 1 << 20 && flooded * subs.length - (received - r0) < WINDOW * subs.length) {
+        ws.send(frame);
+        flooded++;
+      }
       await new Promise((r) => setImmediate(r));
     }
   }),
@@ -145,6 +157,8 @@ await Promise.all(
 await new Promise((r) => setTimeout(r, 300));
 const m1 = await metric();
 const elapsed = (performance.now() - t0) / 1000;
+const delivered = received - r0;
+const slowConsumers = (await drops()) - drops0;
 for (const ws of [...subs, ...pubs]) ws.close();
 await relay.stop();
 
@@ -158,6 +172,8 @@ const results = {
   relay: {
     messagesInPerSec: Math.round((m1.in - m0.in) / elapsed),
     messagesOutPerSec: Math.round((m1.out - m0.out) / elapsed),
+    deliveredPerSec: Math.round(delivered / elapsed),
+    slowConsumersDropped: slowConsumers,
     subscribers: subs.length,
     publishers: pubs.length,
   },
@@ -170,7 +186,7 @@ console.log(
   `  castamere write → visible at B:  p50 ${results.castamere.p50Ms.toFixed(3)} ms   p99 ${results.castamere.p99Ms.toFixed(3)} ms   (p50 ${results.p50Ratio.toFixed(2)}x raw; target <= 1.5x)`,
 );
 console.log(
-  `  relay on one core: ${results.relay.messagesInPerSec.toLocaleString("en-US")} messages/s in, ${results.relay.messagesOutPerSec.toLocaleString("en-US")} messages/s out (fan-out to ${subs.length + pubs.length - 1})`,
+  `  relay on one core: ${results.relay.messagesInPerSec.toLocaleString("en-US")} messages/s in, ${results.relay.messagesOutPerSec.toLocaleString("en-US")} messages/s out (fan-out to ${subs.length + pubs.length - 1}); ${results.relay.deliveredPerSec.toLocaleString("en-US")}/s delivered to the ${subs.length} subscribers, ${slowConsumers} slow consumers dropped`,
 );
 if (split) {
   const us = (k) => `${k} ${percentile(steps[k], 50).toFixed(1)} µs`;

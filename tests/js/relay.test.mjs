@@ -105,6 +105,48 @@ test("oversized, malformed and flooding connections are cut; the relay keeps ser
   assert.equal(health.status, "ok");
 });
 
+test("the frames fanned out to a connection in one turn leave in one write, in order and whole", async (t) => {
+  const token = mintToken(secret, { tenant: "cork", region: "eu" });
+  const from = await connect(`replica=30&token=${token}`);
+  const to = await connect(`replica=31&token=${token}`);
+  t.after(() => {
+    from.ws.close();
+    to.ws.close();
+  });
+  await tick();
+  // The relay's end of `to`. Its socket is the ws package's own, which the relay corks: this
+  // fails when a version of ws no longer keeps it there.
+  const socket = relay.rooms.get("cork\u0000eu")?.get("31")?.ws._socket;
+  assert.equal(typeof socket?.cork, "function", "the ws package in use keeps no socket at _socket");
+  let writes = 0;
+  for (const m of ["_write", "_writev"]) {
+    const f = socket[m];
+    socket[m] = function (...args) {
+      writes++;
+      return f.apply(this, args);
+    };
+  }
+  // 100 frames in one write from here, which the relay reads in one chunk (or a few).
+  const n = 100;
+  from.ws._socket.cork();
+  for (let i = 0; i < n; i++) from.ws.send(new Uint8Array([0x01, 0x00, i, ...new Uint8Array(200).fill(i)]));
+  from.ws._socket.uncork();
+  const got = () => to.msgs.filter((m) => m instanceof Uint8Array && m[0] === 0x11);
+  for (let i = 0; i < 100 && got().length < n; i++) await tick(20);
+  const frames = got();
+  assert.equal(frames.length, n);
+  // 0x11 topic idlen "30" payload: each payload whole, in the order sent.
+  frames.forEach((f, i) => {
+    assert.equal(f.length, 5 + 201);
+    assert.ok(
+      f.subarray(5).every((b) => b === i),
+      `frame ${i} out of order or torn`,
+    );
+  });
+  // One write each had made 100.
+  assert.ok(writes <= 5, `${writes} writes for ${n} frames`);
+});
+
 test("an open() with a refused token reports why", async () => {
   const errors = [];
   const db = new (await import("castamere")).Db({
