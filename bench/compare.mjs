@@ -549,7 +549,7 @@ lines.push(
   `   castamere p50 ${rl.castamere.p50Ms.toFixed(3)} ms  p99 ${rl.castamere.p99Ms.toFixed(3)} ms; raw ws through the same relay p50 ${rl.rawWs.p50Ms.toFixed(3)} ms  p99 ${rl.rawWs.p99Ms.toFixed(3)} ms`,
 );
 lines.push(
-  `   p50 ratio ${rl.p50Ratio.toFixed(2)}× (target <= 1.5×${miss(rl.p50Ratio <= 1.5)}); relay ${rl.relay.messagesOutPerSec.toLocaleString("en-US")} messages/s out on one core`,
+  `   p50 ratio ${rl.p50Ratio.toFixed(2)}× (target <= 1.5×${miss(rl.p50Ratio <= 1.5)}); relay ${rl.relay.messagesOutPerSec.toLocaleString("en-US")} messages/s out on one core (${rl.relay.deliveredPerSec.toLocaleString("en-US")}/s received by its ${rl.relay.subscribers} subscribers; ${rl.relay.slowConsumersDropped} dropped as slow)`,
 );
 lines.push("");
 lines.push("7. Sync bandwidth (deterministic simulator, 16 replicas)");

@@ -82,6 +82,10 @@ test("npm run bench -- --quick writes every section, and MISS marks the rows bel
     const { messagesInPerSec: inRate, messagesOutPerSec: outRate } = s.relay.relay;
     positive(inRate, "relay messages in");
     assert.ok(outRate <= 5 * inRate + 10, `out ${outRate}/s against in ${inRate}/s with a fan-out of 5`);
+    // The four subscribers receive at most four of each frame's five copies, and some.
+    const { deliveredPerSec } = s.relay.relay;
+    positive(deliveredPerSec, "messages received by the subscribers");
+    assert.ok(deliveredPerSec <= (4 / 5) * outRate * 1.01 + 10, `${deliveredPerSec}/s of ${outRate}/s`);
     const relayLine = lineOf(6, "p50 ratio");
     assert.equal(relayLine.includes("(MISS)"), s.relay.p50Ratio > 1.5, relayLine);
     // 7 and 8. The simulator's bandwidth against full state, and origin batching.
