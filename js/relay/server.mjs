@@ -118,27 +118,33 @@ export async function startRelay(options = {}) {
     wss.handleUpgrade(req, socket, head, (ws) => join(ws, claims.tenant, claims.region, replica));
   });
 
-  // The frames sent to one connection in one turn of the event loop (the fan-out of every
-  // frame read from one chunk of the network) leave in one write: the socket is corked at the
-  // first and uncorked once the turn's code is done, where each `ws.send` would otherwise be
-  // a write, a system call, of its own. Order is kept, and `bufferedAmount` counts what waits.
-  // The socket is `ws`'s own (`_socket`, outside its typed API; the relay's tests hold the
+  // The frames sent to one connection in one turn of the event loop after its first (the
+  // fan-out of a burst read from one chunk of the network) leave in one write: the socket is
+  // corked at the second and uncorked once the turn's code is done, where each `ws.send`
+  // would otherwise be a write, a system call, of its own. The first goes at once, so a lone
+  // frame waits for nothing. Order is kept, and `bufferedAmount` counts what waits. The
+  // socket is `ws`'s own (`_socket`, outside its typed API; the relay's tests hold the
   // version in use to it); without one, frames leave one by one.
-  const corked = [];
-  const uncorkAll = () => {
-    for (const conn of corked) {
-      conn.corked.uncork();
+  const sentThisTurn = [];
+  const endTurn = () => {
+    for (const conn of sentThisTurn.splice(0)) {
+      const socket = conn.corked;
       conn.corked = null;
+      conn.sentThisTurn = false;
+      socket?.uncork();
     }
-    corked.length = 0;
   };
-  function cork(conn) {
+  function beforeSend(conn) {
+    if (!conn.sentThisTurn) {
+      conn.sentThisTurn = true;
+      sentThisTurn.push(conn);
+      if (sentThisTurn.length === 1) process.nextTick(endTurn);
+      return;
+    }
     const socket = conn.ws._socket;
     if (conn.corked || typeof socket?.cork !== "function") return;
     socket.cork();
     conn.corked = socket;
-    corked.push(conn);
-    if (corked.length === 1) process.nextTick(uncorkAll);
   }
 
   function send(conn, data, tm) {
@@ -148,7 +154,7 @@ export async function startRelay(options = {}) {
       conn.ws.close(1013, `slow consumer: ${conn.ws.bufferedAmount} bytes buffered`);
       return;
     }
-    cork(conn);
+    beforeSend(conn);
     conn.ws.send(data);
     tm.messagesOut++;
     tm.bytesOut += typeof data === "string" ? data.length : data.length;
@@ -171,7 +177,8 @@ export async function startRelay(options = {}) {
       refilled: Date.now(),
       idBytes: Buffer.from(replica),
       alive: true,
-      corked: null, // its socket while corked (see `cork`)
+      sentThisTurn: false, // and `corked`, its socket while corked: see `beforeSend`
+      corked: null,
     };
     ws.on("pong", () => {
       conn.alive = true;
