@@ -156,6 +156,30 @@ test("the same batch twice, out of order, or after a restart counts once", async
   await stop(origin.child);
 });
 
+test("batches that arrive together share a commit, and each is durable once acknowledged", async () => {
+  const db = join(dir, "group.sqlite");
+  let origin = await startOriginProcess(db);
+  const n = 16;
+  const batches = Array.from({ length: n }, (_, i) =>
+    batcher(200 + i)([
+      ["INCRBY", "n", "1"],
+      ["SADD", "who", `w${i}`],
+    ]),
+  );
+  const statuses = await Promise.all(batches.map(async (b) => (await post(origin.url, b)).status));
+  assert.deepEqual(statuses, Array(n).fill(200));
+  const metrics = await (await fetch(`${origin.url}/metrics`)).text();
+  assert.match(metrics, new RegExp(`^castamere_origin_batches_total ${n}$`, "m"));
+  const commits = Number(metrics.match(/^castamere_origin_commits_total (\d+)$/m)?.[1]);
+  assert.ok(commits >= 1 && commits < n, `${commits} commits for ${n} batches sent at once`);
+  // Killed at once: every acknowledged batch is on disk, whole.
+  await stop(origin.child, "SIGKILL");
+  origin = await startOriginProcess(db, origin.port);
+  assert.equal(await value(origin.url, "n"), n);
+  assert.equal((await value(origin.url, "who")).length, n);
+  await stop(origin.child);
+});
+
 test("malformed, truncated, wrong-tenant and oversized bodies get a 4xx and change nothing", async () => {
   const db = join(dir, "bad.sqlite");
   const origin = await startOriginProcess(db);
