@@ -567,7 +567,7 @@ lines.push(
     `${og.edge.writesPerOriginRequest.toFixed(0)} writes per request (1 in the traditional design), ${og.edge.requestBytesPerWrite.toFixed(2)} request bytes per write`,
 );
 lines.push(
-  `   origin ingest: ${og.ingest.batchesPerSec.toLocaleString("en-US")} batches/s, ${og.ingest.deltasPerSec.toLocaleString("en-US")} key deltas/s from ${og.ingest.clients} clients (durable in SQLite before acknowledged; ${og.ingest.commits} commits for ${og.ingest.batches} batches)`,
+  `   origin ingest: ${og.ingest.batchesPerSec.toLocaleString("en-US")} batches/s, ${og.ingest.deltasPerSec.toLocaleString("en-US")} key deltas/s (durable SQLite, one transaction per batch)`,
 );
 const table = lines.join("\n");
 console.log(table);

@@ -1,8 +1,7 @@
 // The origin: the data-center home of every edge write. It receives the compacted batches
-// that replicas ship, makes each durable in an SQLite transaction (WAL mode; the batches that
-// arrive together share one) before it acknowledges it, serves snapshots to replicas that
-// start with no live peer, and hands merged values to the application's own backend
-// (GET /v1/keys/:key, onBatch, SSE feed).
+// that replicas ship, makes each durable in one SQLite transaction (WAL mode) before it
+// acknowledges it, serves snapshots to replicas that start with no live peer, and hands
+// merged values to the application's own backend (GET /v1/keys/:key, onBatch, SSE feed).
 //
 // Storage: one row per key (its type and merged CRDT state), one row for the causal
 // context, one row per writer with how far the origin holds it, and the applied batch ids.
@@ -112,7 +111,6 @@ export async function startOrigin(options = {}) {
     snapshots: 0,
     keyReads: 0,
     persistFailures: 0,
-    commits: 0,
   };
   const reject = (reason) => stats.rejected.set(reason, (stats.rejected.get(reason) ?? 0) + 1);
 
@@ -141,69 +139,16 @@ export async function startOrigin(options = {}) {
   const putBatch = db.prepare(
     "INSERT OR IGNORE INTO batches (id, source, shipper, deltas, applied_at) VALUES (?, ?, ?, ?, ?)",
   );
-  // One transaction for a group of applied batches: each key they touched once, as memory
-  // holds it now (after all of them), the context once, and each batch's mark and id.
-  const persist = db.transaction((group) => {
-    const keys = new Map();
-    for (const applied of group) for (const key of applied.keys) keys.set(Buffer.from(key).toString("latin1"), key);
-    for (const key of keys.values()) {
+  const persist = db.transaction((applied) => {
+    for (const key of applied.keys) {
       const row = core.row(key);
       if (row) upsertKey.run(Buffer.from(key), core.read(["TYPE", key]), Buffer.from(row));
       else deleteKey.run(Buffer.from(key));
     }
     putContext.run(Buffer.from(core.contextRow()));
-    const now = Date.now();
-    for (const applied of group) {
-      putMark.run(applied.source, applied.mark);
-      putBatch.run(applied.id, applied.source, null, applied.deltas, now);
-    }
+    putMark.run(applied.source, applied.mark);
+    putBatch.run(applied.id, applied.source, null, applied.deltas, Date.now());
   });
-
-  // Group commit. A batch is applied in memory when its request is read, and waits in
-  // `pending` with the others read in the same turn of the event loop; they are made durable
-  // together, in one transaction, once that turn's requests are handled. The commit is
-  // synchronous: while it waits for the disk's flush, the requests that come in queue in the
-  // kernel, are read together in the next turn and share the next flush. Every reply that
-  // tells what the origin holds (a batch's acknowledgement, a duplicate's, the marks, a
-  // snapshot, a key's value) waits until what memory held when it was asked is durable, and
-  // when a commit fails, every batch of its group is answered 503 (retry) and memory is
-  // reloaded from disk, as one batch's was.
-  let pending = null;
-  const commit = () => {
-    const group = pending;
-    pending = null;
-    stats.commits++;
-    try {
-      persist(group.applied);
-    } catch (e) {
-      stats.persistFailures++;
-      const ids = group.applied.map((a) => a.id).join(", ");
-      log(`persisting batches ${ids} failed: ${e.message}; reloading from disk`);
-      load();
-      group.settle(new HttpError(503, "could not make the batch durable; retry"));
-      return;
-    }
-    for (const applied of group.applied) {
-      stats.batches++;
-      stats.deltas += applied.deltas;
-      announce(applied);
-    }
-    group.settle(null);
-  };
-  /** Resolves once every batch applied so far is durable (rejects with a 503 if it is not). */
-  const durable = (applied) => {
-    if (!pending) {
-      if (!applied) return Promise.resolve();
-      let settle;
-      const done = new Promise((resolve, reject) => {
-        settle = (e) => (e ? reject(e) : resolve());
-      });
-      pending = { applied: [], done, settle };
-      setImmediate(commit);
-    }
-    if (applied) pending.applied.push(applied);
-    return pending.done;
-  };
 
   const feeds = new Set();
   const announce = (applied) => {
@@ -295,7 +240,6 @@ export async function startOrigin(options = {}) {
           ["castamere_origin_snapshots_total", "counter", stats.snapshots],
           ["castamere_origin_keys", "gauge", core.size],
           ["castamere_origin_persist_failures_total", "counter", stats.persistFailures],
-          ["castamere_origin_commits_total", "counter", stats.commits],
         ]),
       );
       return;
@@ -315,9 +259,22 @@ export async function startOrigin(options = {}) {
         reject("malformed body");
         throw new HttpError(400, e.message);
       }
-      if (!r.applied) stats.duplicates++;
-      // A duplicate of a batch still in a group waits for that group too.
-      await durable(r.applied);
+      if (r.applied) {
+        try {
+          persist(r.applied);
+        } catch (e) {
+          // Memory is ahead of disk: reload what is durable and let the replica retry.
+          stats.persistFailures++;
+          log(`persisting batch ${r.applied.id} failed: ${e.message}; reloading from disk`);
+          load();
+          throw new HttpError(503, "could not make the batch durable; retry");
+        }
+        stats.batches++;
+        stats.deltas += r.applied.deltas;
+        announce(r.applied);
+      } else {
+        stats.duplicates++;
+      }
       res.writeHead(200, { "content-type": CASTAMERE });
       res.end(Buffer.from(r.response));
       return;
@@ -325,7 +282,6 @@ export async function startOrigin(options = {}) {
     if (path === "/v1/snapshot" && req.method === "GET") {
       auth(req, url);
       stats.snapshots++;
-      await durable();
       const prefix = url.searchParams.get("prefix");
       const bytes =
         prefix === null ? core.snapshotMessage() : core.prefixSnapshotMessage(new TextEncoder().encode(prefix));
@@ -339,7 +295,6 @@ export async function startOrigin(options = {}) {
     }
     if (path === "/v1/marks" && req.method === "GET") {
       auth(req, url);
-      await durable();
       const r = core.handle(new Uint8Array([0xc7, 11, 0]));
       res.writeHead(200, { "content-type": CASTAMERE });
       res.end(Buffer.from(r.response));
@@ -348,7 +303,6 @@ export async function startOrigin(options = {}) {
     if (path.startsWith("/v1/keys/") && req.method === "GET") {
       auth(req, url);
       stats.keyReads++;
-      await durable();
       const key = decodeURIComponent(path.slice("/v1/keys/".length));
       const v = readValue(core, key);
       if (!v) throw new HttpError(404, `no key '${key}'`);

@@ -1,12 +1,10 @@
 // The origin as a real process with a real SQLite file.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { open } from "castamere";
-import { startOrigin } from "castamere/origin";
 import { startRelay } from "castamere/relay";
 import { mintToken } from "castamere/token";
 // The wasm module's own bindings (the package bundles its own copy), for batches cut by hand.
@@ -156,43 +154,6 @@ test("the same batch twice, out of order, or after a restart counts once", async
   const metrics = await (await fetch(`${origin.url}/metrics`)).text();
   assert.match(metrics, /castamere_origin_batches_total 0/); // this process applied nothing new
   await stop(origin.child);
-});
-
-test("batches that arrive together share a commit, and each is on disk once acknowledged", async () => {
-  const db = join(dir, "group.sqlite");
-  let origin = await startOrigin({ port: 0, db, secret, tenant: "wiki" });
-  const n = 16;
-  const batches = Array.from({ length: n }, (_, i) =>
-    batcher(200 + i)([
-      ["INCRBY", "n", "1"],
-      ["SADD", "who", `w${i}`],
-    ]),
-  );
-  // Sixteen connections first, kept alive, then their sixteen requests at once: the origin,
-  // in this process, reads them all in the same turn of the event loop.
-  const agent = new Agent({ keepAlive: true, maxSockets: n });
-  const request = (method, path, body) =>
-    new Promise((resolve, reject) => {
-      const headers = { ...auth, "content-type": "application/x-castamere" };
-      const req = httpRequest({ host: "127.0.0.1", port: origin.port, method, path, agent, headers }, (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode));
-      });
-      req.on("error", reject);
-      req.end(body);
-    });
-  assert.deepEqual(await Promise.all(batches.map(() => request("GET", "/healthz"))), Array(n).fill(200));
-  const statuses = await Promise.all(batches.map((b) => request("POST", "/v1/batches", b)));
-  agent.destroy();
-  assert.deepEqual(statuses, Array(n).fill(200));
-  assert.equal(origin.stats.batches, n);
-  assert.ok(origin.stats.commits < n, `${origin.stats.commits} commits for ${n} batches read together`);
-  // Reopened on the same file: every acknowledged batch is there, whole.
-  await origin.close();
-  origin = await startOrigin({ port: 0, db, secret, tenant: "wiki" });
-  assert.equal(await value(origin.url, "n"), n);
-  assert.equal((await value(origin.url, "who")).length, n);
-  await origin.close();
 });
 
 test("malformed, truncated, wrong-tenant and oversized bodies get a 4xx and change nothing", async () => {
