@@ -195,27 +195,40 @@ fn handle_writes_are_checked() {
     assert_eq!(s.write_by_handle(3, s2, HandleWrite::Sadd, b"Robb", b""), Ok(Reply::Int(0)));
 }
 
+/// Runs `script` on a store of replica 1, given a remote replica 2 and the handle of `key`,
+/// with the in-place paths on and then off: the same reply, delta and state either way. The
+/// reply, for the test's own assertion.
+fn against_general_path<R: PartialEq + std::fmt::Debug>(
+    key: &[u8],
+    script: impl Fn(&mut Store, &mut Store, u32) -> R,
+) -> R {
+    let run = |fast_paths: bool| {
+        let mut s = Store::new(1);
+        s.set_fast_paths(fast_paths);
+        let mut remote = Store::new(2);
+        let h = s.intern(key).expect("short key");
+        let r = script(&mut s, &mut remote, h);
+        (r, s.take_deltas(), s.snapshot())
+    };
+    let (fast, slow) = (run(true), run(false));
+    assert_eq!(fast, slow, "the same reply, delta and state as the general path");
+    fast.0
+}
+
 #[test]
 fn a_held_entry_goes_back_before_an_increment_of_the_key() {
     // This replica sets `k` through its handle (its delta is held beside the buffer); a remote
     // replica that saw the write deletes `k` and increments it, so `k` is a plain counter here
     // while the register's delta still waits; then this replica increments `k` by its handle.
-    let run = |fast_paths: bool| {
-        let mut s = Store::new(1);
-        s.set_fast_paths(fast_paths);
-        let mut remote = Store::new(2);
-        let h = s.intern(b"k").expect("short key");
+    let r = against_general_path(b"k", |s, remote, h| {
         s.write_by_handle(10, h, HandleWrite::Set, b"v", b"").expect("SET");
         remote.apply(&s.clone().take_deltas().expect("a delta")).expect("honest bytes");
         remote.exec(20, &[b"DEL", b"k"]).expect("DEL");
         remote.exec(20, &[b"INCR", b"k"]).expect("INCR");
         s.apply(&remote.take_deltas().expect("a delta")).expect("honest bytes");
-        let r = s.incr_by_handle(h, 5);
-        (r, s.take_deltas(), s.snapshot())
-    };
-    let (fast, slow) = (run(true), run(false));
-    assert_eq!(fast.0, Ok(6));
-    assert_eq!(fast, slow, "the same reply, delta and state as the general path");
+        s.incr_by_handle(h, 5)
+    });
+    assert_eq!(r, Ok(6));
 }
 
 #[test]
@@ -224,20 +237,13 @@ fn a_member_added_again_after_a_remote_removal_ships_both_adds() {
     // a remote replica that saw it removes her, so she is not in the state here while her add
     // still waits in the buffer; then this replica adds her again before the buffer is taken.
     // The buffer holds both adds' dots, as the general join keeps both.
-    let run = |fast_paths: bool| {
-        let mut s = Store::new(1);
-        s.set_fast_paths(fast_paths);
-        let mut remote = Store::new(2);
-        let h = s.intern(b"fans").expect("short key");
+    let r = against_general_path(b"fans", |s, remote, h| {
         s.write_by_handle(10, h, HandleWrite::Sadd, b"sansa", b"").expect("SADD");
         s.write_by_handle(10, h, HandleWrite::Sadd, b"arya", b"").expect("SADD");
         remote.apply(&s.clone().take_deltas().expect("a delta")).expect("honest bytes");
         remote.exec(20, &[b"SREM", b"fans", b"arya"]).expect("SREM");
         s.apply(&remote.take_deltas().expect("a delta")).expect("honest bytes");
-        let r = s.write_by_handle(30, h, HandleWrite::Sadd, b"arya", b"");
-        (r, s.take_deltas(), s.snapshot())
-    };
-    let (fast, slow) = (run(true), run(false));
-    assert_eq!(fast.0, Ok(Reply::Int(1)));
-    assert_eq!(fast, slow, "the same reply, delta and state as the general path");
+        s.write_by_handle(30, h, HandleWrite::Sadd, b"arya", b"")
+    });
+    assert_eq!(r, Ok(Reply::Int(1)));
 }
