@@ -1,8 +1,11 @@
 //! What every writer that ever was costs a counter: each container start is a new replica id,
 //! and a counter keeps one entry per replica that incremented it (and the causal context one
 //! per replica that wrote anything), so both grow with every container that ever wrote. This
-//! prints, as the number of past writers grows, the native cost of `GET` and `INCR` on a
-//! counter all of them incremented, and the bytes of its snapshot (what a cold start loads).
+//! prints, as the number of past writers grows, the native cost of `GET`, of `INCR` (the
+//! general path) and of an increment through the key's handle (the shim's hot path) on a
+//! counter all of them incremented, of joining one more writer's increment, and the bytes of
+//! its snapshot (what a cold start loads). Each cost is also given as a multiple of its cost
+//! at 10 writers in the same run.
 //!
 //! `cargo run --release --example writers`
 
@@ -11,8 +14,13 @@ use std::time::Instant;
 
 fn main() {
     let mut store = Store::new(1);
+    let handle = store.intern(b"views").expect("a short key");
     let mut writers = 0u64;
-    println!("{:>8} {:>12} {:>12} {:>16}", "writers", "GET views", "INCR views", "snapshot bytes");
+    let mut base: Option<[f64; 4]> = None;
+    println!(
+        "{:>8} {:>17} {:>17} {:>17} {:>17} {:>15}",
+        "writers", "GET", "INCR", "INCR by handle", "join a writer", "snapshot bytes"
+    );
     for target in [10u64, 100, 1_000, 10_000, 100_000] {
         // Each past writer: a replica that incremented "views" once, its delta joined here.
         while writers < target {
@@ -33,6 +41,39 @@ fn main() {
         }
         let incr = t.elapsed().as_nanos() as f64 / reps as f64;
         store.take_delta();
-        println!("{writers:>8} {:>9.0} ns {:>9.0} ns {:>16}", get, incr, store.snapshot().len());
+        let t = Instant::now();
+        for _ in 0..reps {
+            store.incr_by_handle(handle, 1).expect("an increment");
+        }
+        let by_handle = t.elapsed().as_nanos() as f64 / reps as f64;
+        store.take_delta();
+        // One more writer's increment, joined as a peer's delta arrives (made beforehand), into
+        // a copy of the store, which keeps its count of writers.
+        let joins = reps.min(1_000);
+        let deltas: Vec<_> = (0..joins)
+            .map(|i| {
+                let mut w = Store::new(2_000_000_000 + target * 1_000_000 + i);
+                w.exec(0, &[b"INCR", b"views"]).expect("an increment");
+                w.take_delta().expect("a delta")
+            })
+            .collect();
+        let mut copy = store.clone();
+        let t = Instant::now();
+        for d in &deltas {
+            copy.join_delta(d);
+        }
+        let join = t.elapsed().as_nanos() as f64 / joins as f64;
+        drop(copy);
+        let costs = [get, incr, by_handle, join];
+        let b = *base.get_or_insert(costs);
+        let cell = |i: usize| format!("{:.0} ns ({:.1}x)", costs[i], costs[i] / b[i]);
+        println!(
+            "{writers:>8} {:>17} {:>17} {:>17} {:>17} {:>15}",
+            cell(0),
+            cell(1),
+            cell(2),
+            cell(3),
+            store.snapshot().len()
+        );
     }
 }

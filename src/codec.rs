@@ -291,7 +291,7 @@ impl Enc<'_> {
         self.w.u8(header);
         for s in v.slots() {
             match s {
-                Slot::Counter(c) => self.dotfun(&c.0, |w, v| w.ivarint(*v)),
+                Slot::Counter(c) => self.dotfun(c.dots(), |w, v| w.ivarint(*v)),
                 Slot::Lww(r) => self.dotfun(&r.0, |w, s| {
                     w.varint(s.ts);
                     w.bytes(&s.value);
@@ -533,7 +533,7 @@ impl Dec<'_> {
             }
             let max_value = self.limits.max_value_bytes;
             let slot = match kind {
-                Kind::Counter => Slot::Counter(PnCounter(self.dotfun(|d| d.r.ivarint())?)),
+                Kind::Counter => Slot::Counter(PnCounter::from_dots(self.dotfun(|d| d.r.ivarint())?)),
                 Kind::Lww => Slot::Lww(LwwReg(self.dotfun(|d| {
                     let ts = d.r.varint()?;
                     let value = d.r.bytes("value", max_value)?.to_vec();

@@ -247,3 +247,54 @@ fn a_member_added_again_after_a_remote_removal_ships_both_adds() {
     });
     assert_eq!(r, Ok(Reply::Int(1)));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    /// A counter that many past writers incremented keeps their sum beside their entries: its
+    /// value after each increment (by key or by handle, in place or by the general path) and
+    /// each writer's increment joined from afar is the sum of every increment made.
+    #[test]
+    fn a_counter_of_many_writers_counts_every_increment(
+        fast_paths in any::<bool>(),
+        writers in 33usize..120,
+        steps in proptest::collection::vec((0usize..4, 0usize..200, -1_000i64..1_000), 1..120),
+    ) {
+        let mut s = Store::new(1);
+        s.set_fast_paths(fast_paths);
+        let h = s.intern(b"views").expect("short key");
+        let mut remote: Vec<Store> = (0..writers).map(|i| Store::new(100 + i as u64)).collect();
+        let mut sum = 0i64;
+        for (i, w) in remote.iter_mut().enumerate() {
+            let by = i as i64 - 20;
+            w.exec(0, &[b"INCRBY", b"views", by.to_string().as_bytes()]).expect("INCRBY");
+            s.apply(&w.take_deltas().expect("a delta")).expect("honest bytes");
+            sum += by;
+        }
+        for (how, who, by) in steps {
+            sum += by;
+            let reply = match how {
+                0 => s.exec(0, &[b"INCRBY", b"views", by.to_string().as_bytes()]).map(|r| format!("{r:?}")),
+                1 => s.incr_by_handle(h, by).map(|v| format!("{:?}", Reply::Int(v))),
+                2 => {
+                    let w = &mut remote[who % writers];
+                    w.exec(0, &[b"INCRBY", b"views", by.to_string().as_bytes()]).expect("INCRBY");
+                    s.apply(&w.take_deltas().expect("a delta")).expect("honest bytes");
+                    Ok(format!("{:?}", Reply::Int(sum)))
+                }
+                _ => {
+                    // The buffer taken, as a replica's push does, then an increment.
+                    let _ = s.take_deltas();
+                    s.incr_by_handle(h, by).map(|v| format!("{:?}", Reply::Int(v)))
+                }
+            };
+            prop_assert_eq!(reply, Ok(format!("{:?}", Reply::Int(sum))));
+            let get = s.exec(0, &[b"GET", b"views"]).expect("GET");
+            prop_assert_eq!(format!("{get:?}"), format!("{:?}", Reply::Int(sum)));
+        }
+        // A cold replica that loads the snapshot reads the same.
+        let mut cold = Store::new(9);
+        cold.apply(&s.snapshot()).expect("a snapshot");
+        let get = cold.exec(0, &[b"GET", b"views"]).expect("GET");
+        prop_assert_eq!(format!("{get:?}"), format!("{:?}", Reply::Int(sum)));
+    }
+}

@@ -224,6 +224,11 @@ impl CausalContext {
         })
     }
 
+    /// The number of replicas this context has an entry for (some may have seen nothing).
+    pub fn replica_count(&self) -> usize {
+        self.seen.len()
+    }
+
     /// The replicas with at least one dot here, in order.
     pub fn replicas(&self) -> impl Iterator<Item = ReplicaId> + '_ {
         self.seen.keys().copied()

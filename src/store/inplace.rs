@@ -40,11 +40,11 @@ struct Increment {
 }
 
 impl Increment {
-    /// Adding `by` for `replica` to a counter with these entries, or `Overflow`.
-    fn plan(entries: &[(Dot, i64)], replica: ReplicaId, by: i64) -> Result<Increment> {
-        let own = entries.iter().position(|(d, _)| d.replica == replica);
-        let old = own.and_then(|i| entries.get(i).copied());
-        let total: i128 = entries.iter().map(|(_, v)| i128::from(*v)).sum();
+    /// Adding `by` for `replica` to this counter (none: an absent one), or `Overflow`.
+    fn plan(counter: Option<&PnCounter>, replica: ReplicaId, by: i64) -> Result<Increment> {
+        let own = counter.and_then(|c| c.own(replica));
+        let old = counter.zip(own).and_then(|(c, i)| c.contributions().get(i).copied());
+        let total = counter.map_or(0, PnCounter::total);
         let contribution = old.map_or(0, |(_, v)| v).checked_add(by);
         let new_total = i64::try_from(total + i128::from(by)).ok();
         match (contribution, new_total, i64::try_from(total)) {
@@ -53,16 +53,9 @@ impl Increment {
         }
     }
 
-    /// Writes the increment's entry, `dot`, into the counter's entries.
-    fn apply(&self, entries: &mut Vec<(Dot, i64)>, dot: Dot) {
-        match self.own.and_then(|i| entries.get_mut(i)) {
-            // Own dots sort after each other: the new one takes the old one's place.
-            Some(e) => *e = (dot, self.contribution),
-            None => {
-                let at = entries.partition_point(|(d, _)| *d < dot);
-                entries.insert(at, (dot, self.contribution));
-            }
-        }
+    /// Writes the increment's entry, `dot`, into the counter.
+    fn apply(&self, counter: &mut PnCounter, dot: Dot) {
+        counter.put_own(self.own, dot, self.contribution);
     }
 
     /// The superseded dot, if any.
@@ -211,27 +204,24 @@ impl Store {
         let ks = KeyStr::new(key);
         let Store { state, outgoing, .. } = self;
         let counter = plain::<PnCounter>(state.store.entries.get_mut(ks), false).ok()?;
-        let step = match Increment::plan(counter.as_ref().map_or(&[], |c| &c.0 .0), replica, by) {
+        let step = match Increment::plan(counter.as_deref(), replica, by) {
             Ok(step) => step,
             Err(e) => return Some(Err(e)),
         };
         let out = plain::<PnCounter>(outgoing.store.entries.get_mut(ks), true).ok()?;
         let dot = state.ctx.advance(replica);
         match counter {
-            Some(c) => step.apply(&mut c.0 .0, dot),
+            Some(c) => step.apply(c, dot),
             None => {
-                state.store.entries.insert(Key::from(key), fresh(PnCounter(DotFun::single(dot, step.contribution))));
+                state.store.entries.insert(Key::from(key), fresh(PnCounter::single(dot, step.contribution)));
             }
         }
         match out {
             // The delta removes the dot it supersedes (an own dot a remote removal already
             // took from the state stays, as the general join keeps it).
-            Some(o) => {
-                o.0 .0.retain(|(d, _)| Some(*d) != step.old_dot());
-                o.0 .0.push((dot, step.contribution));
-            }
+            Some(o) => o.supersede(step.old_dot(), dot, step.contribution),
             None => {
-                outgoing.store.entries.insert(Key::from(key), fresh(PnCounter(DotFun::single(dot, step.contribution))));
+                outgoing.store.entries.insert(Key::from(key), fresh(PnCounter::single(dot, step.contribution)));
             }
         }
         if let Some(old) = step.old_dot() {
@@ -468,9 +458,9 @@ impl Store {
         if held.is_none() {
             match outgoing.store.entries.get(key.as_key_str()) {
                 None => {}
-                Some(AnyCrdt::One(Slot::Counter(c))) if matches!(c.0 .0.as_slice(), [(d, _)] if d.replica == replica) =>
+                Some(AnyCrdt::One(Slot::Counter(c))) if matches!(c.contributions(), [(d, _)] if d.replica == replica) =>
                 {
-                    *held = c.0 .0.first().map(|&(d, v)| Held::Counter(d, v));
+                    *held = c.contributions().first().map(|&(d, v)| Held::Counter(d, v));
                     outgoing.store.entries.remove(key.as_key_str());
                     side.push(handle);
                 }
@@ -485,14 +475,14 @@ impl Store {
         let Some(counter) = state.store.entries.get_mut(&*key).and_then(|v| v.plain_mut::<PnCounter>(false)) else {
             return self.incr_general(handle, by);
         };
-        let step = Increment::plan(&counter.0 .0, replica, by)?;
+        let step = Increment::plan(Some(counter), replica, by)?;
         // The side entry stands for the buffer's only entry of this key; it stays that only if
         // this increment supersedes it (a remote removal may have taken it from the state).
         if out.is_some_and(|(d, _)| step.old_dot() != Some(d)) {
             return self.incr_general(handle, by);
         }
         let dot = state.ctx.advance(replica);
-        step.apply(&mut counter.0 .0, dot);
+        step.apply(counter, dot);
         if out.is_none() {
             side.push(handle);
         }
@@ -605,7 +595,7 @@ impl Store {
         for h in self.side.drain(..) {
             if let Some(Interned { key, held }) = self.interned.get_mut(h as usize) {
                 let entry = match held.take() {
-                    Some(Held::Counter(dot, contribution)) => fresh(PnCounter(DotFun::single(dot, contribution))),
+                    Some(Held::Counter(dot, contribution)) => fresh(PnCounter::single(dot, contribution)),
                     Some(Held::Value(v)) => v,
                     None => continue,
                 };
