@@ -229,7 +229,7 @@ impl PnCounter {
                     let beside = gone.iter().position(|&g| g + 1 == at || g == at);
                     match beside {
                         Some(k) => {
-                            let j = gone.swap_remove(k);
+                            let j = gone.remove(k);
                             total -= i128::from(entries[j].1);
                             entries[j] = (*d, *v);
                         }
@@ -243,7 +243,7 @@ impl PnCounter {
                 }
             }
         }
-        crate::sort::sort(&mut gone);
+        // Still in order: found in order, then shifted or taken out, never swapped.
         for &j in gone.iter().rev() {
             total -= i128::from(entries.remove(j).1);
         }
