@@ -86,6 +86,7 @@ impl PnCounter {
     }
 
     /// The entries as a dot function.
+    #[inline]
     pub(crate) fn dots(&self) -> &DotFun<i64> {
         match &self.0 {
             Repr::Few(d) => d,
@@ -94,6 +95,7 @@ impl PnCounter {
     }
 
     /// The entries, to change; [`PnCounter::settle`] follows every change.
+    #[inline]
     fn entries_mut(&mut self) -> &mut Vec<(Dot, i64)> {
         match &mut self.0 {
             Repr::Few(d) => &mut d.0,
@@ -122,6 +124,7 @@ impl PnCounter {
     }
 
     /// The sum of the contributions, which may lie beyond `i64`.
+    #[inline]
     pub(crate) fn total(&self) -> i128 {
         match &self.0 {
             Repr::Many(t) if t.total != UNKNOWN => i128::from(t.total),
@@ -131,6 +134,7 @@ impl PnCounter {
 
     /// The index of `replica`'s first entry (its only one, but for a state joined from
     /// pieces), found by a search: the entries sort by replica first.
+    #[inline]
     pub(crate) fn own(&self, replica: ReplicaId) -> Option<usize> {
         let e = self.contributions();
         let i = e.partition_point(|(d, _)| d.replica < replica);
@@ -148,12 +152,12 @@ impl PnCounter {
     /// Replaces the entry at `i` (an index from [`PnCounter::own`]) by `dot`, a later dot of
     /// the same replica, carrying `contribution`; with no `i`, inserts it.
     pub(crate) fn put_own(&mut self, i: Option<usize>, dot: Dot, contribution: i64) {
-        let mut total = self.total() + i128::from(contribution);
+        let mut total = self.kept_total().map(|t| t + i128::from(contribution));
         let entries = self.entries_mut();
         match i.and_then(|i| entries.get_mut(i)) {
             // Own dots sort after each other: the new one takes the old one's place.
             Some(e) => {
-                total -= i128::from(e.1);
+                total = total.map(|t| t - i128::from(e.1));
                 *e = (dot, contribution);
             }
             None => {
@@ -161,19 +165,26 @@ impl PnCounter {
                 entries.insert(at, (dot, contribution));
             }
         }
-        self.settle(Some(total));
+        self.settle(total);
+    }
+
+    /// The sum, if this counter keeps it (one of a few sums its entries when asked).
+    #[inline]
+    fn kept_total(&self) -> Option<i128> {
+        matches!(self.0, Repr::Many(_)).then(|| self.total())
     }
 
     /// Drops `old` (a dot this `dot` supersedes) and adds `dot`, carrying `contribution`.
     pub(crate) fn supersede(&mut self, old: Option<Dot>, dot: Dot, contribution: i64) {
-        let mut total = self.total() + i128::from(contribution);
+        let mut total = self.kept_total().map(|t| t + i128::from(contribution));
         let entries = self.entries_mut();
         if let Some(i) = old.and_then(|o| entries.iter().position(|(d, _)| *d == o)) {
-            total -= i128::from(entries.remove(i).1);
+            let gone = entries.remove(i).1;
+            total = total.map(|t| t - i128::from(gone));
         }
         let at = entries.partition_point(|(d, _)| *d < dot);
         entries.insert(at, (dot, contribution));
-        self.settle(Some(total));
+        self.settle(total);
     }
 
     /// The delta that adds `by` on behalf of `replica`; the counter is seen `ctx`.
@@ -193,6 +204,7 @@ impl PnCounter {
     }
 
     /// The dots and contributions, per writer.
+    #[inline]
     pub fn contributions(&self) -> &[(Dot, i64)] {
         self.dots().entries()
     }

@@ -41,6 +41,7 @@ struct Increment {
 
 impl Increment {
     /// Adding `by` for `replica` to this counter (none: an absent one), or `Overflow`.
+    #[inline]
     fn plan(counter: Option<&PnCounter>, replica: ReplicaId, by: i64) -> Result<Increment> {
         let own = counter.and_then(|c| c.own(replica));
         let old = counter.zip(own).and_then(|(c, i)| c.contributions().get(i).copied());
