@@ -97,3 +97,50 @@ fn a_dead_writer_whose_peers_dropped_its_older_groups_still_reaches_the_origin()
     assert!(sim.check().is_empty(), "{:?}", sim.check());
     assert_eq!(sim.origin.store().exec_read(&[b"GET", b"views"]).unwrap(), castamere::Reply::Int(200));
 }
+
+#[test]
+fn a_fleet_of_short_lived_containers_counts_every_increment() {
+    // Containers come and go (each a replica with a new id, which increments one counter a
+    // few times and is reclaimed), as a Lambda fleet's do through a spike: the counter ends
+    // with an entry per container that ever ran, many more than the 32 beyond which it keeps
+    // their sum and joins a peer's increment by search. Every replica and the origin count
+    // every increment.
+    let mut scenario = Scenario::calm(23);
+    scenario.replicas = 3;
+    let c = scenario.config.clone();
+    let spacing = c.lease_ms + c.repair_grace_ms * 2 + c.origin_interval_ms * 2;
+    let mut sim = Sim::new(23, scenario);
+    let mut total = 0u64;
+    for k in 0..60u64 {
+        let i = sim.spawn();
+        for n in 1..=(1 + k % 4) {
+            let t = sim.now + 20;
+            sim.run_until(t);
+            sim.exec(i, &[b"INCRBY", b"views", n.to_string().as_bytes()]);
+            total += n;
+            // The long-lived replicas count too.
+            let j = (k % 3) as usize;
+            sim.exec(j, &[b"INCRBY", b"views", b"1"]);
+            total += 1;
+        }
+        let t = sim.now + spacing;
+        sim.run_until(t);
+        sim.nodes[i].status = sim::Status::Crashed;
+    }
+    sim.heal();
+    assert!(sim.check().is_empty(), "{:?}", sim.check());
+    let want = castamere::Reply::Int(total as i64);
+    assert_eq!(sim.origin.store().exec_read(&[b"GET", b"views"]).unwrap(), want);
+    for i in sim.running() {
+        assert_eq!(sim.nodes[i].replica.store().exec_read(&[b"GET", b"views"]).unwrap(), want);
+    }
+    // The counter holds a contribution of each of the 63 writers, at the origin and in each
+    // replica.
+    let writers = |s: &castamere::Store| {
+        s.get(b"views").and_then(|v| v.get::<castamere::crdt::PnCounter>()).map(|c| c.contributions().len())
+    };
+    assert_eq!(writers(sim.origin.store()), Some(63));
+    for i in sim.running() {
+        assert_eq!(writers(sim.nodes[i].replica.store()), Some(63));
+    }
+}
