@@ -1,5 +1,6 @@
 // The wiki as a Cloudflare Worker (the entry of the top-level wrangler.toml). Configuration
-// comes from bindings: JWT_SECRET, RELAY_URL, RELAY_TOKEN, ORIGIN_URL (optional), REGION.
+// comes from bindings: JWT_SECRET, RELAY_URL, RELAY_TOKEN, ORIGIN_URL (optional), REGION, and
+// SYNC_BUDGET_MS (optional: how long a request waits to catch up with the region, 60 ms).
 import { workerHandler } from "castamere/worker";
 import { createWikiApp } from "./app.mjs";
 
@@ -14,6 +15,7 @@ const worker = workerHandler(
     token: env.RELAY_TOKEN,
     origin: env.ORIGIN_URL || undefined,
     region: env.REGION || undefined,
+    syncBudgetMs: env.SYNC_BUDGET_MS ? Number(env.SYNC_BUDGET_MS) : undefined,
   }),
 );
 
