@@ -96,11 +96,17 @@ impl PnCounter {
 
     /// The entries, to change; [`PnCounter::settle`] follows every change.
     #[inline]
-    fn entries_mut(&mut self) -> &mut Vec<(Dot, i64)> {
+    fn dots_mut(&mut self) -> &mut DotFun<i64> {
         match &mut self.0 {
-            Repr::Few(d) => &mut d.0,
-            Repr::Many(t) => &mut t.dots.0,
+            Repr::Few(d) => d,
+            Repr::Many(t) => &mut t.dots,
         }
+    }
+
+    /// The entries' vector, to change (as [`PnCounter::dots_mut`]).
+    #[inline]
+    fn entries_mut(&mut self) -> &mut Vec<(Dot, i64)> {
+        &mut self.dots_mut().0
     }
 
     /// After a change of the entries: keeps `total` (their sum, if the caller knows it) in a
@@ -276,11 +282,7 @@ impl DotStore for PnCounter {
         self.dots().for_each_dot(f)
     }
     fn join_full(&mut self, ctx: &CausalContext, other: &Self, other_ctx: &CausalContext) {
-        let dots = match &mut self.0 {
-            Repr::Few(d) => d,
-            Repr::Many(t) => &mut t.dots,
-        };
-        dots.join_full(ctx, other.dots(), other_ctx);
+        self.dots_mut().join_full(ctx, other.dots(), other_ctx);
         self.settle(None);
     }
     fn join_delta(&mut self, ctx: &CausalContext, other: &Self, other_ctx: &CausalContext, _keep: bool) {
