@@ -142,17 +142,16 @@ impl PnCounter {
     /// pieces), found by a search: the entries sort by replica first.
     #[inline]
     pub(crate) fn own(&self, replica: ReplicaId) -> Option<usize> {
-        let e = self.contributions();
-        let i = e.partition_point(|(d, _)| d.replica < replica);
-        e.get(i).is_some_and(|(d, _)| d.replica == replica).then_some(i)
+        let r = self.own_range(replica);
+        (!r.is_empty()).then_some(r.start)
     }
 
-    /// `replica`'s entries.
-    fn own_entries(&self, replica: ReplicaId) -> &[(Dot, i64)] {
+    /// Where `replica`'s entries are.
+    #[inline]
+    fn own_range(&self, replica: ReplicaId) -> std::ops::Range<usize> {
         let e = self.contributions();
         let from = e.partition_point(|(d, _)| d.replica < replica);
-        let to = from + e[from..].partition_point(|(d, _)| d.replica == replica);
-        &e[from..to]
+        from..from + e[from..].partition_point(|(d, _)| d.replica == replica)
     }
 
     /// Replaces the entry at `i` (an index from [`PnCounter::own`]) by `dot`, a later dot of
@@ -184,7 +183,7 @@ impl PnCounter {
     pub(crate) fn supersede(&mut self, old: Option<Dot>, dot: Dot, contribution: i64) {
         let mut total = self.kept_total().map(|t| t + i128::from(contribution));
         let entries = self.entries_mut();
-        if let Some(i) = old.and_then(|o| entries.iter().position(|(d, _)| *d == o)) {
+        if let Some(i) = old.and_then(|o| entries.binary_search_by(|(d, _)| d.cmp(&o)).ok()) {
             let gone = entries.remove(i).1;
             total = total.map(|t| t - i128::from(gone));
         }
@@ -197,7 +196,7 @@ impl PnCounter {
     pub fn add(&self, ctx: &CausalContext, replica: ReplicaId, by: i64) -> Result<Causal<PnCounter>, Overflow> {
         let mut own = 0i64;
         let mut delta_ctx = CausalContext::new();
-        for (d, v) in self.own_entries(replica) {
+        for (d, v) in &self.contributions()[self.own_range(replica)] {
             own = own.checked_add(*v).ok_or(Overflow)?;
             delta_ctx.insert(*d);
         }
