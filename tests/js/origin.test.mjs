@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import Database from "better-sqlite3";
 import { open } from "castamere";
 import { startRelay } from "castamere/relay";
 import { mintToken } from "castamere/token";
@@ -153,6 +154,45 @@ test("the same batch twice, out of order, or after a restart counts once", async
   assert.deepEqual(await value(origin.url, "s"), ["x"]);
   const metrics = await (await fetch(`${origin.url}/metrics`)).text();
   assert.match(metrics, /castamere_origin_batches_total 0/); // this process applied nothing new
+  await stop(origin.child);
+});
+
+test("a batch the origin cannot make durable gets a 503, is not taken as applied, and counts once when resent", async () => {
+  const db = join(dir, "persist-fails.sqlite");
+  let origin = await startOriginProcess(db);
+  const round = batcher(79);
+  const b1 = round([["INCRBY", "n", "10"]]);
+  const b2 = round([
+    ["INCRBY", "n", "5"],
+    ["SADD", "s", "x"],
+  ]);
+  assert.equal((await post(origin.url, b1)).status, 200);
+  // Another connection to the same file makes the origin's next commit fail, as a full disk or
+  // an I/O error would: every batch the origin records aborts its transaction.
+  const other = new Database(db);
+  other.exec(
+    "CREATE TRIGGER fail_batches BEFORE INSERT ON batches BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END",
+  );
+  const failed = await post(origin.url, b2);
+  assert.equal(failed.status, 503);
+  assert.match(await failed.text(), /could not make the batch durable; retry/);
+  // Memory went back to what is on disk: the batch's writes are not served, and the batch is
+  // not remembered as applied (a resend answered as a duplicate would lose it).
+  assert.equal(await value(origin.url, "n"), 10);
+  assert.equal(await value(origin.url, "s"), null);
+  assert.equal((await post(origin.url, b2)).status, 503);
+  const metrics = await (await fetch(`${origin.url}/metrics`)).text();
+  assert.match(metrics, /castamere_origin_persist_failures_total 2/);
+  assert.match(metrics, /castamere_origin_batches_total 1/);
+  // The disk is back: the resent batch applies once, and survives a restart.
+  other.exec("DROP TRIGGER fail_batches");
+  other.close();
+  for (const b of [b2, b2, b1]) assert.equal((await post(origin.url, b)).status, 200);
+  assert.equal(await value(origin.url, "n"), 15);
+  await stop(origin.child);
+  origin = await startOriginProcess(db, origin.port);
+  assert.equal(await value(origin.url, "n"), 15);
+  assert.deepEqual(await value(origin.url, "s"), ["x"]);
   await stop(origin.child);
 });
 
