@@ -117,6 +117,9 @@ export class RelayTransport {
       await res.body?.cancel();
       return this.lost(this.refusedWith(res.headers.get("x-castamere-reason"), res.status), false);
     }
+    // Binary frames as ArrayBuffers: from compatibility date 2026-03-17 a Worker's sockets
+    // deliver Blobs by default, as the standard says (the flag websocket_standard_binary_type).
+    ws.binaryType = "arraybuffer";
     ws.accept();
     if (this.closed) {
       ws.close(1000, "closing");

@@ -189,7 +189,8 @@ function wikiWorker(bindings) {
       { type: "ESModule", path: join(out, "worker.js") },
       { type: "CompiledWasm", path: join(out, "castamere_bg.wasm") },
     ],
-    compatibilityDate: "2025-01-01",
+    // The date wrangler.toml deploys it at.
+    compatibilityDate: readFileSync("wrangler.toml", "utf8").match(/^compatibility_date = "([\d-]+)"$/m)[1],
     bindings: { JWT_SECRET: jwtSecret, ...bindings },
   });
 }
