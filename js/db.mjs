@@ -24,6 +24,20 @@ export function setOriginFetch(f) {
   defaultFetch = f;
 }
 
+/** Throws, naming the option, unless `value` is an absolute URL of one of `protocols`. */
+function checkUrl(option, value, protocols, example) {
+  let u = null;
+  try {
+    u = typeof value === "string" ? new URL(value) : null;
+  } catch {}
+  if (u === null || !protocols.includes(u.protocol)) {
+    const schemes = protocols.filter((p) => !p.startsWith("http") || option === "origin").map((p) => `${p}//`);
+    throw new CastamereError(
+      `ERR open({ ${option} }) must be ${option === "origin" ? "an" : "a"} ${schemes.join(" or ")} URL such as '${example}', not ${JSON.stringify(value)}`,
+    );
+  }
+}
+
 /** HTTP client of the origin: replica messages out, response messages back. */
 export class OriginClient {
   constructor(base, token, fetchImpl) {
@@ -85,6 +99,9 @@ export class Db extends Commands {
       );
     if (!o.transport && !o.token)
       throw new CastamereError("ERR open() needs a token for the relay (see `castamere token`)");
+    // A malformed address is the caller's to fix, not a network fault to retry for ever.
+    if (!o.transport) checkUrl("relay", o.relay, ["ws:", "wss:", "http:", "https:"], "ws://127.0.0.1:7400");
+    if (o.origin) checkUrl("origin", o.origin, ["http:", "https:"], "https://origin.example.com");
     try {
       // A plain copy: the module reads it without guarding against getters that throw.
       const config = o.config == null ? {} : typeof o.config === "object" ? { ...o.config } : o.config;

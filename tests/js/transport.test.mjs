@@ -170,6 +170,28 @@ test("open({ transport }) must be a function, and says so", async () => {
   await assert.rejects(open({ transport: {} }), { code: "ERR", message: /takes a function/ });
 });
 
+test("a malformed relay or origin address fails open() at once, naming the option and what it takes", async () => {
+  const token = "v1.any.token";
+  const cases = [
+    [
+      { relay: "127.0.0.1:7400", token },
+      /^ERR open\(\{ relay \}\) must be a ws:\/\/ or wss:\/\/ URL .* not "127\.0\.0\.1:7400"$/,
+    ],
+    [{ relay: "ftp://relay.example.com", token }, /open\(\{ relay \}\) must be/],
+    [{ relay: 7400, token }, /open\(\{ relay \}\) must be .* not 7400$/],
+    [
+      { relay: "ws://127.0.0.1:1", token, origin: "origin.example.com" },
+      /^ERR open\(\{ origin \}\) must be an http:\/\/ or https:\/\/ URL .* not "origin\.example\.com"$/,
+    ],
+    [{ relay: "ws://127.0.0.1:1", token, origin: "ws://origin.example.com" }, /open\(\{ origin \}\) must be/],
+  ];
+  for (const [options, message] of cases) {
+    const t0 = Date.now();
+    await assert.rejects(open(options), { code: "ERR", message });
+    assert.ok(Date.now() - t0 < 100, "it failed without trying to connect");
+  }
+});
+
 test("'connection' reports each change of the relay connection once, with why it went down", async (t0) => {
   let h;
   let t;
