@@ -18,6 +18,16 @@ function flags(args) {
   return out;
 }
 
+/** The numeric flag `--name` (its value `v`, or `fallback` when absent): a whole number from
+ * `min` to `max`, else an error that names the flag and what it got. */
+function whole(name, v, fallback, min = 0, max = Number.MAX_SAFE_INTEGER) {
+  if (v === undefined) return fallback;
+  if (v === true) throw new Error(`--${name} needs a value`);
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new Error(`--${name} takes a whole number from ${min} to ${max}, not '${v}'`);
+  return n;
+}
+
 const usage = `usage:
   castamere relay  --port 7400 --secret S [--host 127.0.0.1] [--max-frame-bytes N] [--max-messages-per-second N]
   castamere origin --port 7401 --db ./origin.sqlite --secret S [--tenant default] [--host 127.0.0.1]
@@ -49,16 +59,16 @@ async function main() {
   const secret = f.secret ?? process.env.CASTAMERE_SECRET;
   switch (cmd) {
     case "token":
-      console.log(mintToken(secret, { tenant: f.tenant, region: f.region ?? "*", ttl: Number(f.ttl ?? 3600) }));
+      console.log(mintToken(secret, { tenant: f.tenant, region: f.region ?? "*", ttl: whole("ttl", f.ttl, 3600, 1) }));
       return;
     case "relay": {
       const { startRelay } = await import("./relay/server.mjs");
       const relay = await startRelay({
-        port: Number(f.port ?? 7400),
+        port: whole("port", f.port, 7400, 0, 65535),
         host: f.host ?? "127.0.0.1",
         secret,
-        maxFrameBytes: f.maxFrameBytes ? Number(f.maxFrameBytes) : undefined,
-        maxMessagesPerSecond: f.maxMessagesPerSecond ? Number(f.maxMessagesPerSecond) : undefined,
+        maxFrameBytes: whole("max-frame-bytes", f.maxFrameBytes, undefined, 1),
+        maxMessagesPerSecond: whole("max-messages-per-second", f.maxMessagesPerSecond, undefined, 1),
         log: f.quiet ? undefined : (m) => console.error(`[relay] ${m}`),
       });
       console.log(
@@ -70,11 +80,11 @@ async function main() {
     case "origin": {
       const { startOrigin } = await import("./origin/server.mjs");
       const origin = await startOrigin({
-        port: Number(f.port ?? 7401),
+        port: whole("port", f.port, 7401, 0, 65535),
         host: f.host ?? "127.0.0.1",
         db: f.db ?? "./origin.sqlite",
         tenant: f.tenant ?? "default",
-        delayMs: f.simulatedDelayMs ? Number(f.simulatedDelayMs) : 0,
+        delayMs: whole("simulated-delay-ms", f.simulatedDelayMs, 0),
         secret,
         log: f.quiet ? undefined : (m) => console.error(`[origin] ${m}`),
       });
@@ -89,7 +99,7 @@ async function main() {
         token: f.token ?? process.env.CASTAMERE_TOKEN,
         origin: f.origin,
         region: f.region,
-        port: Number(f.port ?? 7402),
+        port: whole("port", f.port, 7402, 0, 65535),
         host: f.host ?? "127.0.0.1",
         log: f.quiet ? undefined : (m) => console.error(`[replica] ${m}`),
       });

@@ -184,6 +184,26 @@ test("the command line: --help prints the usage and exits 0, for every command; 
   assert.match(r.stderr, /^castamere: unknown command 'relya'\nusage:/);
 });
 
+test("the command line: a number flag that is not one exits 1, naming the flag and what it got", () => {
+  const cli = join(root, "js/cli.mjs");
+  const cases = [
+    [
+      ["relay", "--port", "abc", "--secret", "s"],
+      /^castamere relay: --port takes a whole number from 0 to 65535, not 'abc'\n$/,
+    ],
+    [["origin", "--port", "70000", "--secret", "s", "--db", ":memory:"], /--port takes .* not '70000'/],
+    [["replica", "--relay", "ws://127.0.0.1:1", "--token", "t", "--port", "-1"], /--port takes .* not '-1'/],
+    [["relay", "--secret", "s", "--max-frame-bytes", "1e6"], /--max-frame-bytes takes .* not '1e6'/],
+    [["token", "--secret", "s", "--tenant", "t", "--ttl", "0"], /--ttl takes a whole number from 1 to/],
+    [["relay", "--port", "--secret", "s"], /--port needs a value/],
+  ];
+  for (const [args, message] of cases) {
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 10_000 });
+    assert.equal(r.status, 1, args.join(" "));
+    assert.match(r.stderr, message);
+  }
+});
+
 test("an uncaught error from the bundles shows its message after one short source line, not the bundle", () => {
   // Node prints the source line of an uncaught exception: bundles are minified in short lines.
   for (const [entry, code] of [
