@@ -9,7 +9,10 @@ export function mintToken(secret, { tenant, region = "*", ttl = 3600, now = Date
   if (!secret) throw new Error("a secret is required to mint a token (--secret or CASTAMERE_SECRET)");
   if (!tenant || !/^[\w.-]{1,64}$/.test(tenant)) throw new Error("tenant must be 1-64 of [A-Za-z0-9_.-]");
   if (!/^(\*|[\w.-]{1,64})$/.test(region)) throw new Error("region must be '*' or 1-64 of [A-Za-z0-9_.-]");
-  const body = b64(JSON.stringify({ t: tenant, r: region, e: Math.floor(now / 1000) + Number(ttl) }));
+  const expires = Math.floor(now / 1000) + Number(ttl);
+  // NaN or Infinity would be signed as an expiry of null, which every check refuses.
+  if (!Number.isFinite(expires)) throw new Error(`ttl must be a number of seconds, not ${JSON.stringify(ttl)}`);
+  const body = b64(JSON.stringify({ t: tenant, r: region, e: expires }));
   const sig = b64(createHmac("sha256", secret).update(`v1.${body}`).digest());
   return `v1.${body}.${sig}`;
 }

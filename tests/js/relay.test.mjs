@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { open } from "castamere";
 import { startRelay } from "castamere/relay";
-import { mintToken } from "castamere/token";
+import { mintToken, verifyToken } from "castamere/token";
 import WebSocket from "ws";
 
 const secret = "relay-test-secret";
@@ -53,6 +53,18 @@ test("bad, expired and missing tokens are refused at the upgrade with a reason",
   const metrics = await (await fetch(`http://127.0.0.1:${relay.port}/metrics`)).text();
   assert.match(metrics, /castamere_relay_refusals_total\{reason="token expired at .*"\} 1/);
   assert.ok(Number(metrics.match(/^process_resident_memory_bytes (\d+)$/m)?.[1]) > 1 << 20, "no resident memory gauge");
+});
+
+test("a token is minted only with a finite ttl: none signs an expiry the relay would refuse", () => {
+  for (const ttl of [Number.NaN, Number.POSITIVE_INFINITY, "abc", "1h"]) {
+    assert.throws(() => mintToken(secret, { tenant: "wiki", region: "eu", ttl }), /ttl must be a number of seconds/);
+  }
+  const claims = verifyToken(
+    secret,
+    mintToken(secret, { tenant: "wiki", region: "eu", ttl: "60", now: 1_000_000 }),
+    1_000_000,
+  );
+  assert.equal(claims.expires, 1_060_000);
 });
 
 test("a token for one tenant never sees another tenant's traffic", async () => {
