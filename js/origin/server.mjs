@@ -96,10 +96,16 @@ export async function startOrigin(options = {}) {
   if (!o.secret) throw new Error("the origin needs a secret (--secret or CASTAMERE_SECRET) to check tokens");
   if (!o.db) throw new Error("the origin needs a database path (--db ./origin.sqlite)");
   const log = o.log ?? (() => {});
-  const db = new Database(o.db);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.exec(SCHEMA);
+  let db;
+  try {
+    db = new Database(o.db);
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.exec(SCHEMA);
+  } catch (e) {
+    db?.close();
+    throw new Error(`cannot open the origin's database ${o.db}: ${e.message}`);
+  }
 
   const stats = {
     requests: 0,

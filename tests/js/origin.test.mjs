@@ -1,11 +1,12 @@
 // The origin as a real process with a real SQLite file.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import Database from "better-sqlite3";
 import { open } from "castamere";
+import { startOrigin } from "castamere/origin";
 import { startRelay } from "castamere/relay";
 import { mintToken } from "castamere/token";
 // The wasm module's own bindings (the package bundles its own copy), for batches cut by hand.
@@ -194,6 +195,22 @@ test("a batch the origin cannot make durable gets a 503, is not taken as applied
   assert.equal(await value(origin.url, "n"), 15);
   assert.deepEqual(await value(origin.url, "s"), ["x"]);
   await stop(origin.child);
+});
+
+test("a database the origin cannot open fails its start, naming the file and why", async () => {
+  const notADatabase = join(dir, "not-a-database");
+  writeFileSync(notADatabase, "these are not the pages of a SQLite file\n".repeat(100));
+  const cases = [
+    [join(dir, "no-such-dir", "origin.sqlite"), /directory does not exist/],
+    [notADatabase, /file is not a database/],
+  ];
+  for (const [db, why] of cases) {
+    await assert.rejects(startOrigin({ port: 0, secret, tenant: "wiki", db }), (e) => {
+      assert.ok(e.message.startsWith(`cannot open the origin's database ${db}: `), e.message);
+      assert.match(e.message, why);
+      return true;
+    });
+  }
 });
 
 test("malformed, truncated, wrong-tenant and oversized bodies get a 4xx and change nothing", async () => {
