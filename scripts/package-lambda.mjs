@@ -2,21 +2,43 @@
 // `npm run package:lambda`: bundles the wiki's Lambda@Edge function (examples/wiki/lambda.mjs
 // with its config.json) into dist/lambda/function.zip and prints its size against the 1 MB
 // compressed limit of viewer-request functions. Configuration (Lambda@Edge has no environment
-// variables) comes from --config FILE (default examples/wiki/config.json, else the example).
+// variables) comes from --config FILE (default examples/wiki/config.json). A configuration
+// that still holds the example's placeholders (its JWT secret would let anyone sign in as an
+// editor) is refused, unless --example asks for exactly that, for a trial.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { crc32, deflateRawSync } from "node:zlib";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const at = process.argv.indexOf("--config");
-const config =
-  at > 0
+const example = join(root, "examples/wiki/config.example.json");
+const config = process.argv.includes("--example")
+  ? example
+  : at > 0
     ? process.argv[at + 1]
-    : existsSync(join(root, "examples/wiki/config.json"))
-      ? join(root, "examples/wiki/config.json")
-      : join(root, "examples/wiki/config.example.json");
+    : join(root, "examples/wiki/config.json");
+const fail = (why) => {
+  console.error(`package:lambda: ${why}`);
+  process.exit(1);
+};
+const howTo = `copy ${relative(root, example)} to examples/wiki/config.json and fill it in (or pass --config FILE; --example packages the example's placeholders, for a trial)`;
+if (!existsSync(config)) fail(`${config} is missing: ${howTo}`);
+let settings;
+try {
+  settings = JSON.parse(readFileSync(config, "utf8"));
+} catch (e) {
+  fail(`${config} is not JSON: ${e.message}`);
+}
+const placeholders = JSON.parse(readFileSync(example, "utf8"));
+if (config !== example) {
+  if (settings.jwtSecret === placeholders.jwtSecret || settings.castamere?.token === placeholders.castamere.token) {
+    fail(`${config} still holds the example's placeholders (jwtSecret, castamere.token): ${howTo}`);
+  }
+} else {
+  console.error("package:lambda: packaging the example's placeholders (--example): not for deployment");
+}
 const out = join(root, "dist/lambda");
 mkdirSync(out, { recursive: true });
 copyFileSync(config, join(out, "config.json"));

@@ -33,7 +33,11 @@ test("an unknown command throws a CastamereError with a Redis-style code", () =>
 });
 
 test("npm run package:lambda builds a zip under the 1 MB viewer-request limit that loads", async () => {
-  const out = execFileSync(process.execPath, ["scripts/package-lambda.mjs"], { cwd: root, encoding: "utf8" });
+  const out = execFileSync(process.execPath, ["scripts/package-lambda.mjs", "--example"], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   const m = out.match(/function\.zip (\d+) bytes compressed/);
   assert.ok(m, out);
   assert.ok(Number(m[1]) < 1024 * 1024, out);
@@ -43,6 +47,29 @@ test("npm run package:lambda builds a zip under the 1 MB viewer-request limit th
   for (const f of ["index.mjs", "castamere_bg.wasm", "config.json"]) assert.ok(names.includes(f), f);
   const { handler } = await import(join(root, "dist/lambda/index.mjs"));
   assert.equal(typeof handler, "function");
+});
+
+test("npm run package:lambda refuses a missing configuration and one that still holds the example's placeholders", () => {
+  const dir = mkdtempSync(join(tmpdir(), "castamere-lambda-config-"));
+  try {
+    const example = JSON.parse(readFileSync(join(root, "examples/wiki/config.example.json"), "utf8"));
+    const unfilled = join(dir, "unfilled.json");
+    writeFileSync(unfilled, JSON.stringify({ ...example, castamere: { ...example.castamere, relay: "wss://r" } }));
+    const cases = [
+      [
+        ["--config", join(dir, "missing.json")],
+        /missing\.json is missing: copy examples\/wiki\/config\.example\.json to/,
+      ],
+      [["--config", unfilled], /still holds the example's placeholders \(jwtSecret, castamere\.token\)/],
+    ];
+    for (const [args, why] of cases) {
+      const r = spawnSync(process.execPath, ["scripts/package-lambda.mjs", ...args], { cwd: root, encoding: "utf8" });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, why);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("the Worker bundle keeps the wasm as a separate module and reports its size", () => {
