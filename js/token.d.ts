@@ -12,3 +12,9 @@ export declare function verifyToken(
   token: string,
   now?: number,
 ): { tenant: string; region: string; expires: number };
+
+/**
+ * What a token says, read without checking it: `expires` in ms since the epoch; null for
+ * something that is not a castamere token. For reporting only: `verifyToken` checks.
+ */
+export declare function tokenClaims(token: string): { tenant: string; region: string; expires: number } | null;

@@ -46,6 +46,23 @@ export function verifyToken(secret, token, now = Date.now()) {
   return { tenant: claims.t, region: claims.r, expires: claims.e * 1000 };
 }
 
+/**
+ * What a token says, read without checking it (no secret needed): `{ tenant, region, expires }`
+ * (expires in ms since the epoch), or null for something that is not a castamere token. For
+ * reporting, such as when a deployment's token runs out; only `verifyToken` may trust it.
+ */
+export function tokenClaims(token) {
+  const parts = typeof token === "string" ? token.split(".") : [];
+  if (parts.length !== 3 || parts[0] !== "v1") return null;
+  try {
+    const c = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
+    if (typeof c.t !== "string" || typeof c.r !== "string" || !Number.isFinite(c.e)) return null;
+    return { tenant: c.t, region: c.r, expires: c.e * 1000 };
+  } catch {
+    return null;
+  }
+}
+
 /** The token of an HTTP request: `Authorization: Bearer`, else the `token` query parameter. */
 export function requestToken(req, url) {
   const auth = req.headers.authorization;

@@ -12,6 +12,9 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { open } from "../db.mjs";
 import { exposition } from "../prometheus.mjs";
+import { tokenClaims } from "../token.mjs";
+
+const HOUR = 3_600_000;
 
 /**
  * Starts a regional replica. Options: what `open()` takes (relay, token, origin, region,
@@ -25,6 +28,21 @@ export async function startReplica(options = {}) {
   if (!dbOptions.token)
     throw new Error("the replica needs a token (--token, or CASTAMERE_TOKEN; see `castamere token`)");
   const db = await open(dbOptions);
+  // Its token stops working at its expiry: the relay then refuses every reconnection and the
+  // origin every request. Say when, at start and (from a day before) every hour.
+  const expires = tokenClaims(dbOptions.token)?.expires ?? null;
+  const sayExpiry = () => {
+    if (expires === null) return;
+    const left = expires - Date.now();
+    const when = new Date(expires).toISOString();
+    if (left <= 0) log(`its token expired at ${when}: the relay and the origin refuse it; mint a new one`);
+    else if (left < 24 * HOUR)
+      log(`its token expires at ${when}, in ${(left / HOUR).toFixed(1)} h: mint a new one and restart`);
+  };
+  if (expires !== null) log(`its token expires at ${new Date(expires).toISOString()}`);
+  sayExpiry();
+  const expiryTimer = setInterval(sayExpiry, HOUR);
+  expiryTimer.unref();
   const { connected, reason } = db.connection;
   log(
     connected
@@ -58,6 +76,7 @@ export async function startReplica(options = {}) {
             lastWrite: db.lastWrite,
             regionAcked: db.regionAcked,
             originAcked: db.originAcked,
+            tokenExpires: expires === null ? null : new Date(expires).toISOString(),
           }),
         );
       } else if (path === "/metrics") {
@@ -72,6 +91,9 @@ export async function startReplica(options = {}) {
             ["castamere_replica_origin_requests_total", "counter", s.originMessages],
             ["castamere_replica_held_bytes", "gauge", s.heldBytes],
             ["castamere_replica_held_dropped_total", "counter", s.heldDropped],
+            ...(expires === null
+              ? []
+              : [["castamere_replica_token_expiry_timestamp_seconds", "gauge", Math.floor(expires / 1000)]]),
           ]),
         );
       } else if (path === "/v1/snapshot" && req.method === "GET") {
@@ -96,6 +118,7 @@ export async function startReplica(options = {}) {
 
   let closing = null;
   const close = () => {
+    clearInterval(expiryTimer);
     closing ??= (async () => {
       if (dbOptions.origin) {
         const { done } = await db.retire({ budgetMs: 10_000 });

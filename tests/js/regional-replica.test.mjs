@@ -7,7 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { open } from "castamere";
-import { mintToken } from "castamere/token";
+import { startRelay } from "castamere/relay";
+import { startReplica } from "castamere/replica";
+import { mintToken, tokenClaims } from "castamere/token";
 import { eventually, startProcess, startRelayProcess, stop } from "./support/processes.mjs";
 
 const secret = "anchor-test-secret";
@@ -46,7 +48,16 @@ test("a regional replica acknowledges, serves a cold start, reports, and hands o
     const health = await (await fetch(`${base}/healthz`)).json();
     assert.equal(health.status, "ok");
     assert.equal(health.keys, 2);
-    assert.match(await (await fetch(`${base}/metrics`)).text(), /castamere_replica_keys 2/);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /castamere_replica_keys 2/);
+    // When its token stops working, for an alert before it does.
+    const { expires } = tokenClaims(token);
+    assert.ok(expires > Date.now());
+    assert.equal(health.tokenExpires, new Date(expires).toISOString());
+    assert.match(
+      metrics,
+      new RegExp(`castamere_replica_token_expiry_timestamp_seconds ${Math.floor(expires / 1000)}\n`),
+    );
     // Its state needs the region's token.
     assert.equal((await fetch(`${base}/v1/snapshot`)).status, 401);
     const snap = await fetch(`${base}/v1/snapshot`, { headers: { authorization: `Bearer ${token}` } });
@@ -83,4 +94,19 @@ test("a regional replica acknowledges, serves a cold start, reports, and hands o
 
 test("castamere replica without a token says what to do", async () => {
   await assert.rejects(startProcess(["replica", "--relay", "ws://127.0.0.1:1"], /running/), /needs a token/);
+});
+
+test("a regional replica says when its token expires, and warns from a day before", async () => {
+  const relay = await startRelay({ port: 0, secret });
+  const said = [];
+  const soon = mintToken(secret, { tenant: "wiki", region: "the-twins", ttl: 1800 });
+  const replica = await startReplica({ relay: relay.url, token: soon, port: null, log: (m) => said.push(m) });
+  try {
+    const at = new Date(tokenClaims(soon).expires).toISOString();
+    assert.ok(said.includes(`its token expires at ${at}`), said.join("\n"));
+    assert.ok(said.includes(`its token expires at ${at}, in 0.5 h: mint a new one and restart`), said.join("\n"));
+  } finally {
+    await replica.close();
+    await relay.close();
+  }
 });
