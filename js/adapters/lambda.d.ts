@@ -23,9 +23,16 @@ export interface CloudFrontResultResponse {
   status: string;
   statusDescription: string;
   headers: CloudFrontHeaders;
-  body: string;
-  bodyEncoding: "text" | "base64";
+  /** Absent for 204 and 304, which CloudFront refuses with a body field. */
+  body?: string;
+  bodyEncoding?: "text" | "base64";
 }
+
+/**
+ * The largest response (headers and body, in bytes) a function may generate, by event type:
+ * the handler answers a larger one with a 500 that says so, where CloudFront would answer 502.
+ */
+export declare const GENERATED_RESPONSE_LIMITS: { "viewer-request": number; "origin-request": number };
 
 export interface LambdaOptions extends OpenOptions {
   /** Budget of the anti-entropy session run before every invocation (60 ms). */

@@ -41,6 +41,12 @@ export function requestFromCloudFront(cf) {
   };
 }
 
+/**
+ * The largest response a function may generate, headers and body, by the event that ran it:
+ * CloudFront answers a larger one with 502 Bad Gateway, and the function's log shows nothing.
+ */
+export const GENERATED_RESPONSE_LIMITS = { "viewer-request": 40 * 1024, "origin-request": 1024 * 1024 };
+
 /** A CloudFront generated response from an AppResponse. */
 export function cloudFrontResponse(res) {
   const { text, bytes, headers } = responseBody(res);
@@ -49,6 +55,8 @@ export function cloudFrontResponse(res) {
     cfHeaders[k] = [{ key: k.replace(/(^|-)([a-z])/g, (_m, d, c) => d + c.toUpperCase()), value: v }];
   }
   const out = { status: String(res.status), statusDescription: STATUS_TEXT[res.status] ?? "", headers: cfHeaders };
+  // A 204 or 304 with a body field, even an empty one, is answered 502 by CloudFront.
+  if (res.status === 204 || res.status === 304) return out;
   if (bytes) {
     out.body = toBase64(bytes);
     out.bodyEncoding = "base64";
@@ -57,6 +65,28 @@ export function cloudFrontResponse(res) {
     out.bodyEncoding = "text";
   }
   return out;
+}
+
+/** The bytes of a generated response as CloudFront counts them: its headers and its body. */
+function generatedSize(out) {
+  let n = Buffer.byteLength(out.body ?? "");
+  for (const list of Object.values(out.headers)) {
+    for (const h of list) n += Buffer.byteLength(h.key ?? "") + Buffer.byteLength(h.value) + 4;
+  }
+  return n;
+}
+
+/** `out`, or a 500 that says why when it is over what `eventType` may generate. */
+function withinLimit(out, eventType) {
+  const limit = GENERATED_RESPONSE_LIMITS[eventType];
+  const size = generatedSize(out);
+  if (limit === undefined || size <= limit) return out;
+  const why =
+    `castamere: this ${out.status} response is ${size} bytes, over the ${limit / 1024} KB that a ` +
+    `${eventType} function may generate (CloudFront would answer 502 Bad Gateway): make it smaller` +
+    (eventType === "viewer-request" ? ", or serve it from an origin-request trigger (1 MB)" : "");
+  console.error(why);
+  return cloudFrontResponse({ status: 500, headers: { "content-type": "text/plain; charset=utf-8" }, body: why });
 }
 
 /**
@@ -110,8 +140,9 @@ export function lambdaHandler(app, options) {
     const cf = event?.Records?.[0]?.cf;
     if (!cf?.request) throw new Error("not a CloudFront request event (expected Records[0].cf.request)");
     const request = requestFromCloudFront(cf);
+    const eventType = cf.config?.eventType;
     const prepared = await app.prepare(request);
-    if (prepared.response) return cloudFrontResponse(prepared.response);
+    if (prepared.response) return withinLimit(cloudFrontResponse(prepared.response), eventType);
     const t0 = performance.now();
     const s = await store();
     const t1 = performance.now();
@@ -120,7 +151,7 @@ export function lambdaHandler(app, options) {
     await handoff();
     stats.syncMs += t1 - t0;
     stats.handoffMs += performance.now() - t2;
-    return cloudFrontResponse(res);
+    return withinLimit(cloudFrontResponse(res), eventType);
   };
   handler.stats = stats;
   handler.store = () => db;

@@ -69,6 +69,40 @@ test("Lambda@Edge: recorded CloudFront events get generated responses in CloudFr
   await handler.store().close();
 });
 
+test("Lambda@Edge: a response over what the event may generate is a 500 that says why; a 204 has no body field", async (t) => {
+  const app = defineApp({
+    routes: {
+      "GET /big": { public: true, handler: ({ db }) => ({ body: "x".repeat(50 * 1024 + db.incr("big")) }) },
+      "POST /quiet": { public: true, handler: ({ db }) => (db.incr("quiet"), { status: 204 }) },
+    },
+  });
+  const handler = lambdaHandler(app, { relay: relay.url, token, config });
+  t.after(() => handler.store()?.close());
+  const logged = [];
+  const error = console.error;
+  console.error = (m) => logged.push(m);
+  let viewer;
+  try {
+    viewer = await handler(cfEvent("GET", "/big"), {});
+  } finally {
+    console.error = error;
+  }
+  assert.equal(viewer.status, "500");
+  assert.match(viewer.body, /is 5\d{4} bytes, over the 40 KB that a viewer-request function may generate/);
+  assert.match(viewer.body, /serve it from an origin-request trigger/);
+  assert.deepEqual(logged, [viewer.body]);
+  // From an origin-request trigger, the same response fits.
+  const event = cfEvent("GET", "/big");
+  event.Records[0].cf.config.eventType = "origin-request";
+  const origin = await handler(event, {});
+  assert.equal(origin.status, "200");
+  assert.equal(origin.body.length, 50 * 1024 + 2);
+  const quiet = await handler(cfEvent("POST", "/quiet"), {});
+  assert.equal(quiet.status, "204");
+  assert.equal("body" in quiet || "bodyEncoding" in quiet, false);
+  assert.equal(handler.store().get("quiet"), 1);
+});
+
 test("authentication failures answer 401 or 403 and change nothing, under every adapter", async (t) => {
   const handler = lambdaHandler(createWikiApp({ jwtSecret }), { relay: relay.url, token, config });
   const forged = await signJwt({ sub: "joffrey", roles: ["editor"] }, "not-the-secret");
