@@ -69,7 +69,7 @@ test("Lambda@Edge: recorded CloudFront events get generated responses in CloudFr
   await handler.store().close();
 });
 
-test("Lambda@Edge: a response over what the event may generate is a 500 that says why; a 204 has no body field", async (t) => {
+test("Lambda@Edge: a response over what the event may generate is a 500 that says why; a 204 has no body field; a cut body is refused", async (t) => {
   const app = defineApp({
     routes: {
       "GET /big": { public: true, handler: ({ db }) => ({ body: "x".repeat(50 * 1024 + db.incr("big")) }) },
@@ -100,6 +100,16 @@ test("Lambda@Edge: a response over what the event may generate is a 500 that say
   const quiet = await handler(cfEvent("POST", "/quiet"), {});
   assert.equal(quiet.status, "204");
   assert.equal("body" in quiet || "bodyEncoding" in quiet, false);
+  assert.equal(handler.store().get("quiet"), 1);
+  // A body CloudFront cut is not written as if whole.
+  const cut = cfEvent("POST", "/quiet", { body: { body: "the first 40 KB of a long edit" } });
+  cut.Records[0].cf.request.body.inputTruncated = true;
+  const refused = await handler(cut, {});
+  assert.equal(refused.status, "413");
+  assert.match(
+    refused.body,
+    /over what CloudFront passes to a viewer-request function, which cut it; nothing was written/,
+  );
   assert.equal(handler.store().get("quiet"), 1);
 });
 
