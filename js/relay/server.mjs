@@ -115,7 +115,7 @@ export async function startRelay(options = {}) {
       if (!region || !/^[\w.-]{1,64}$/.test(region)) return refuse(socket, 400, "a region-wide token needs ?region=");
       claims.region = region;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => join(ws, claims.tenant, claims.region, replica));
+    wss.handleUpgrade(req, socket, head, (ws) => join(ws, claims.tenant, claims.region, replica, claims.expires));
   });
 
   // The frames sent to one connection in one turn of the event loop after its first (the
@@ -160,7 +160,7 @@ export async function startRelay(options = {}) {
     tm.bytesOut += typeof data === "string" ? data.length : data.length;
   }
 
-  function join(ws, tenant, region, replica) {
+  function join(ws, tenant, region, replica, expires) {
     const key = `${tenant}\u0000${region}`;
     let room = rooms.get(key);
     if (!room) {
@@ -183,6 +183,20 @@ export async function startRelay(options = {}) {
     ws.on("pong", () => {
       conn.alive = true;
     });
+    // A token works until its expiry, on a connection made before it too: the connection is
+    // closed then, and its reconnection refused, as every other use of the token is.
+    let expiry = null;
+    const expire = () => {
+      const left = expires - Date.now();
+      if (left > 0) {
+        expiry = setTimeout(expire, Math.min(left, 2 ** 31 - 1)); // setTimeout's longest wait
+        expiry.unref();
+        return;
+      }
+      metrics.count(metrics.drops, "token expired");
+      ws.close(4001, `token expired at ${new Date(expires).toISOString()}; mint a new one with \`castamere token\``);
+    };
+    expire();
     room.set(replica, conn);
     tm.connections++;
     log(`join ${tenant}/${region} ${replica} (${room.size} in room)`);
@@ -260,6 +274,7 @@ export async function startRelay(options = {}) {
       send(conn, JSON.stringify({ type: "error", message: `unknown frame type 0x${data[0].toString(16)}` }), tm);
     });
     ws.on("close", () => {
+      clearTimeout(expiry);
       tm.connections--;
       if (room.get(replica) === conn) {
         room.delete(replica);

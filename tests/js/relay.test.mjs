@@ -67,6 +67,18 @@ test("a token is minted only with a finite ttl: none signs an expiry the relay w
   assert.equal(claims.expires, 1_060_000);
 });
 
+test("a connection is closed when its token expires, saying so", async () => {
+  const c = await connect(`replica=5&token=${mintToken(secret, { tenant: "wiki", region: "eu", ttl: 1 })}`);
+  assert.equal(c.status, 101);
+  const t0 = Date.now();
+  const { code, reason } = await closed(c.ws);
+  assert.equal(code, 4001);
+  assert.match(reason, /^token expired at \S+; mint a new one with `castamere token`$/);
+  // The token's expiry is in whole seconds: within a second and a bit of the upgrade.
+  assert.ok(Date.now() - t0 < 2_500, `closed after ${Date.now() - t0} ms`);
+  assert.match(relay.metrics.text(), /castamere_relay_drops_total\{reason="token expired"\} 1/);
+});
+
 test("a token for one tenant never sees another tenant's traffic", async () => {
   const a = await connect(`replica=1&token=${mintToken(secret, { tenant: "alpha", region: "eu" })}`);
   const b = await connect(`replica=2&token=${mintToken(secret, { tenant: "beta", region: "eu" })}`);
