@@ -11,6 +11,15 @@ export class CastamereError extends Error {
   }
 }
 
+/** Throws unless `args` is an array of command words (a string would be read letter by letter). */
+export function checkWords(args) {
+  if (!Array.isArray(args)) {
+    throw new CastamereError(
+      `ERR exec() takes the command as an array of words, e.g. ["GET", "key"], not ${typeof args === "string" ? `the string ${JSON.stringify(args.slice(0, 40))}` : typeof args}`,
+    );
+  }
+}
+
 /** Rethrows an error from the wasm module as a CastamereError (same message and code). */
 export function rethrow(e) {
   if (e instanceof Error && e.name === "CastamereError" && !(e instanceof CastamereError)) {
@@ -368,6 +377,7 @@ export class Store extends Commands {
 
   /** Runs one Redis-like command given as its words. */
   exec(args) {
+    checkWords(args);
     try {
       return this._w.exec(args, Date.now());
     } catch (e) {
@@ -402,6 +412,9 @@ export class Store extends Commands {
   }
   /** Joins remote deltas or a snapshot; invalid bytes throw EPROTO and change nothing. */
   applyDeltas(bytes) {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new CastamereError("ERR applyDeltas() takes the Uint8Array that takeDeltas() returned");
+    }
     try {
       this._w.applyDeltas(bytes);
     } catch (e) {

@@ -1,7 +1,7 @@
 // The networked store: a Rust replica driven by this shim. The shim owns the socket, the
 // timer and the clock; after every input it drains every output of the replica.
 import { Replica as WasmReplica } from "../pkg/web/castamere.mjs";
-import { CastamereError, Commands, idHalves, rethrow } from "./core.mjs";
+import { CastamereError, Commands, checkWords, idHalves, rethrow } from "./core.mjs";
 import { RelayTransport } from "./transport.mjs";
 
 const BATCH = 7;
@@ -252,6 +252,7 @@ export class Db extends Commands {
    * (rejecting with ETIMEDOUT after `timeoutMs`, default 5000).
    */
   exec(args, opts) {
+    checkWords(args);
     let r;
     try {
       r = this._w.exec(args, Date.now());

@@ -79,6 +79,17 @@ test("errors throw CastamereError with the Redis code and message", () => {
   assert.throws(() => s.exec([{}]), { code: "ERR" });
   assert.throws(() => s.applyDeltas(new Uint8Array([0xc1, 0xff])), { code: "EPROTO" });
   assert.throws(() => new Store({ replicaId: -1 }), CastamereError);
+  // A command as one string, or deltas as anything but bytes, say what they take (a string had
+  // been read letter by letter: "unknown command 'G'"; deltas as "format 0x00, upgrade").
+  assert.throws(() => s.exec("GET k"), {
+    code: "ERR",
+    message: 'ERR exec() takes the command as an array of words, e.g. ["GET", "key"], not the string "GET k"',
+  });
+  assert.throws(() => s.applyDeltas("abc"), {
+    code: "ERR",
+    message: /takes the Uint8Array that takeDeltas\(\) returned/,
+  });
+  assert.equal(s.get("k"), "v");
 });
 
 test("replica ids are the integers from 0 to 2^64 - 1, in every form", () => {
