@@ -80,6 +80,24 @@ export class OriginClient {
   }
 }
 
+/** Throws what `open(o)` would throw for options it cannot use, before any connection. */
+export function checkOpenOptions(o) {
+  if (!o || (!o.relay && !o.transport)) {
+    throw new CastamereError(
+      "ERR open() needs { relay: 'ws://host:port', token } (or transport: a function of handlers returning a transport)",
+    );
+  }
+  if (o.transport !== undefined && typeof o.transport !== "function")
+    throw new CastamereError(
+      "ERR open({ transport }) takes a function: (handlers) => transport (see js/transport.mjs)",
+    );
+  if (!o.transport && !o.token)
+    throw new CastamereError("ERR open() needs a token for the relay (see `castamere token`)");
+  // A malformed address is the caller's to fix, not a network fault to retry for ever.
+  if (!o.transport) checkUrl("relay", o.relay, ["ws:", "wss:", "http:", "https:"], "ws://127.0.0.1:7400");
+  if (o.origin) checkUrl("origin", o.origin, ["http:", "https:"], "https://origin.example.com");
+}
+
 /**
  * A replica of the keyspace connected to its region through the relay (and to the origin,
  * if given). Same commands as `Store`; plus `sync`, `flush`, `close`, write concern and
@@ -88,20 +106,7 @@ export class OriginClient {
 export class Db extends Commands {
   constructor(o) {
     super();
-    if (!o || (!o.relay && !o.transport)) {
-      throw new CastamereError(
-        "ERR open() needs { relay: 'ws://host:port', token } (or transport: a function of handlers returning a transport)",
-      );
-    }
-    if (o.transport !== undefined && typeof o.transport !== "function")
-      throw new CastamereError(
-        "ERR open({ transport }) takes a function: (handlers) => transport (see js/transport.mjs)",
-      );
-    if (!o.transport && !o.token)
-      throw new CastamereError("ERR open() needs a token for the relay (see `castamere token`)");
-    // A malformed address is the caller's to fix, not a network fault to retry for ever.
-    if (!o.transport) checkUrl("relay", o.relay, ["ws:", "wss:", "http:", "https:"], "ws://127.0.0.1:7400");
-    if (o.origin) checkUrl("origin", o.origin, ["http:", "https:"], "https://origin.example.com");
+    checkOpenOptions(o);
     try {
       // A plain copy: the module reads it without guarding against getters that throw.
       const config = o.config == null ? {} : typeof o.config === "object" ? { ...o.config } : o.config;

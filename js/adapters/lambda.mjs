@@ -6,7 +6,7 @@
 import "../node.mjs";
 import { responseBody } from "../app.mjs";
 import { fromBase64, toBase64 } from "../bytes.mjs";
-import { open } from "../db.mjs";
+import { checkOpenOptions, open } from "../db.mjs";
 
 const STATUS_TEXT = {
   200: "OK",
@@ -101,7 +101,9 @@ function withinLimit(out, eventType) {
  * live replica that holds its peers' writes.
  */
 export function lambdaHandler(app, options) {
-  const { syncBudgetMs = 60, handoffBudgetMs = 250, reconnectAfterMs = 5000, ...dbOptions } = options;
+  const { syncBudgetMs = 60, handoffBudgetMs = 250, reconnectAfterMs = 5000, ...dbOptions } = options ?? {};
+  // Options it cannot use fail the function's initialisation, not each invocation.
+  checkOpenOptions(dbOptions);
   let db = null;
   let opening = null;
   let lastEnd = 0;

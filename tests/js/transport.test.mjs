@@ -192,6 +192,21 @@ test("a malformed relay or origin address fails open() at once, naming the optio
   }
 });
 
+test("lambdaHandler() refuses options open() could not use when it is made, not at each invocation", () => {
+  const app = createWikiApp({ jwtSecret: "j" });
+  assert.throws(() => lambdaHandler(app, {}), { code: "ERR", message: /needs \{ relay/ });
+  assert.throws(() => lambdaHandler(app, { relay: "ws://127.0.0.1:1" }), { code: "ERR", message: /needs a token/ });
+  assert.throws(() => lambdaHandler(app, { relay: "relay.example.com", token: "t" }), {
+    code: "ERR",
+    message: /open\(\{ relay \}\) must be a ws:\/\/ or wss:\/\/ URL/,
+  });
+  assert.throws(() => lambdaHandler(app, { relay: "wss://r.example.com", token: "t", origin: "o.example.com" }), {
+    code: "ERR",
+    message: /open\(\{ origin \}\) must be an http:\/\/ or https:\/\/ URL/,
+  });
+  assert.equal(typeof lambdaHandler(app, { relay: "wss://r.example.com", token: "t" }), "function");
+});
+
 test("'connection' reports each change of the relay connection once, with why it went down", async (t0) => {
   let h;
   let t;
