@@ -317,7 +317,7 @@ export async function startOrigin(options = {}) {
       return;
     }
     if (path === "/v1/changes" && req.method === "GET") {
-      auth(req, url);
+      const { expires } = auth(req, url);
       res.writeHead(200, {
         "content-type": "text/event-stream",
         "cache-control": "no-cache",
@@ -325,7 +325,25 @@ export async function startOrigin(options = {}) {
       });
       res.write(": castamere origin change feed\n\n");
       feeds.add(res);
-      req.on("close", () => feeds.delete(res));
+      // The feed ends when its token expires, as the relay's connections do.
+      let expiry = null;
+      const expire = () => {
+        const left = expires - Date.now();
+        if (left > 0) {
+          expiry = setTimeout(expire, Math.min(left, 2 ** 31 - 1));
+          expiry.unref();
+          return;
+        }
+        feeds.delete(res);
+        res.end(
+          `event: expired\ndata: ${JSON.stringify({ error: `token expired at ${new Date(expires).toISOString()}` })}\n\n`,
+        );
+      };
+      expire();
+      req.on("close", () => {
+        clearTimeout(expiry);
+        feeds.delete(res);
+      });
       return;
     }
     throw new HttpError(404, `no route ${req.method} ${path}`);

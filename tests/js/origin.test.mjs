@@ -213,6 +213,18 @@ test("a database the origin cannot open fails its start, naming the file and why
   }
 });
 
+test("the change feed ends when its token expires, saying so", async () => {
+  const origin = await startOriginProcess(join(dir, "feed-expiry.sqlite"));
+  const short = mintToken(secret, { tenant: "wiki", region: "eu", ttl: 1 });
+  const t0 = Date.now();
+  const feed = await fetch(`${origin.url}/v1/changes`, { headers: { authorization: `Bearer ${short}` } });
+  assert.equal(feed.status, 200);
+  const text = await feed.text(); // resolves when the origin ends the stream
+  assert.match(text, /event: expired\ndata: \{"error":"token expired at [^"]+"\}\n\n$/);
+  assert.ok(Date.now() - t0 < 2_500, `ended after ${Date.now() - t0} ms`);
+  await stop(origin.child);
+});
+
 test("malformed, truncated, wrong-tenant and oversized bodies get a 4xx and change nothing", async () => {
   const db = join(dir, "bad.sqlite");
   const origin = await startOriginProcess(db);
