@@ -4,7 +4,9 @@
 // those of a relay and an origin started here on loopback. A line `expr; // N` asserts that
 // expr is N.
 import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -15,12 +17,14 @@ import { startOrigin } from "castamere/origin";
 import { startRelay } from "castamere/relay";
 import { mintToken } from "castamere/token";
 import { cfEvent } from "./support/containers.mjs";
+import { stop } from "./support/processes.mjs";
 
 const entries = { castamere, "castamere/lambda": lambda, "castamere/node-http": nodeHttp };
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-/** The README's ```js block that starts with `first` (its first line). */
-function block(first) {
-  const found = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => b.startsWith(first));
+/** The README's ```js (or ```sh) block that starts with `first` (its first line). */
+function block(first, lang = "js") {
+  const fence = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, "g");
+  const found = [...readme.matchAll(fence)].map((m) => m[1]).filter((b) => b.startsWith(first));
   assert.equal(found.length, 1, `one README block starts with ${first}`);
   return found[0];
 }
@@ -111,4 +115,98 @@ test("README, Applications: the app, under the Node server and the Lambda handle
   assert.equal(served.status, 200);
   // Its own replica counts from what the Lambda handler's replica handed to the region.
   assert.ok((await served.json()).views >= 1);
+});
+
+/** A free port on loopback (closed again, for a process to take). */
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `castamere` with `args` and `env` until its output matches `ready`. */
+function startCastamere(args, env, ready) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: "pipe" });
+    let out = "";
+    child.output = () => out;
+    const timer = setTimeout(() => reject(new Error(`castamere ${args[0]} did not start: ${out}`)), 15_000);
+    const seen = (d) => {
+      out += d;
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout.on("data", seen);
+    child.stderr.on("data", seen);
+    child.once("exit", (code) => reject(new Error(`castamere ${args[0]} exited with ${code}: ${out}`)));
+  });
+}
+const cli = new URL("../../js/cli.mjs", import.meta.url).pathname;
+
+test("README, Deploying: its commands start a relay, an origin and a regional replica that a replica joins", async (t) => {
+  const ports = { 7400: await freePort(), 7401: await freePort(), 7402: await freePort() };
+  const local = (word) =>
+    word
+      .replace(/^(7400|7401|7402)$/, (p) => String(ports[p]))
+      .replace(/^ws:\/\/127\.0\.0\.1:7400$/, `ws://127.0.0.1:${ports[7400]}`)
+      .replace(/^https:\/\/origin\.example\.com$/, `http://127.0.0.1:${ports[7401]}`)
+      .replace(/^\/var\/lib\/castamere\/origin\.sqlite$/, join(dir, "deploy.sqlite"));
+  const env = {};
+  const children = [];
+  t.after(async () => {
+    for (const c of children) await stop(c, "SIGKILL");
+  });
+  let token = null;
+  const ready = { relay: /listening on/, origin: /listening on/, replica: /running/ };
+  for (const line of block("export CASTAMERE_SECRET=", "sh").split("\n")) {
+    const words = line
+      .replace(/\s+#.*$/, "")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
+    if (words.length === 0) continue;
+    if (words[0] === "export") {
+      assert.equal(words[1], "CASTAMERE_SECRET=...");
+      env.CASTAMERE_SECRET = "readme-deploy-secret";
+      continue;
+    }
+    const own = {};
+    if (words[0] === "CASTAMERE_TOKEN=...") {
+      own.CASTAMERE_TOKEN = token;
+      words.shift();
+    }
+    assert.deepEqual(words.slice(0, 2), ["npx", "castamere"], line);
+    const args = words.slice(2).map(local);
+    if (args[0] === "token") {
+      token = execFileSync(process.execPath, [cli, ...args], {
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+      }).trim();
+      assert.match(token, /^v1\./);
+      continue;
+    }
+    children.push(await startCastamere(args, { ...env, ...own }, ready[args[0]]));
+  }
+  assert.equal(children.length, 3, "the block starts a relay, an origin and a replica");
+  for (const port of Object.values(ports)) {
+    const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
+    assert.equal(health.status, "ok", JSON.stringify(health));
+  }
+  // A replica of the region, with the block's token: the regional replica holds its write.
+  const db = await castamere.open({
+    relay: `ws://127.0.0.1:${ports[7400]}`,
+    origin: `http://127.0.0.1:${ports[7401]}`,
+    token,
+  });
+  t.after(() => db.close());
+  await db.exec(["INCR", "views"], { ack: "region", timeoutMs: 5_000 });
+  await db.exec(["INCR", "views"], { ack: "origin", timeoutMs: 10_000 });
+  const replica = await (await fetch(`http://127.0.0.1:${ports[7402]}/healthz`)).json();
+  assert.equal(replica.keys, 1);
+  assert.equal(replica.peers, 1);
 });
