@@ -54,8 +54,41 @@ function closeOnSignal(name, what, server) {
   process.on("SIGINT", stop);
 }
 
+// The flags of each command (as `flags` names them). A flag of another name, a typo say, is
+// an error, where it would be ignored and its setting silently left at the default.
+const KNOWN = {
+  relay: ["port", "host", "secret", "maxFrameBytes", "maxMessagesPerSecond", "quiet"],
+  origin: ["port", "host", "db", "secret", "tenant", "simulatedDelayMs", "quiet"],
+  replica: ["relay", "token", "origin", "region", "port", "host", "quiet"],
+  token: ["secret", "tenant", "region", "ttl"],
+  scenario: [
+    "duration",
+    "rate",
+    "pages",
+    "wanMs",
+    "noAnchor",
+    "json",
+    "maxContainers",
+    "idleTimeoutMs",
+    "seed",
+    "report",
+    "quiet",
+  ],
+};
+const kebab = (k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 async function main() {
   const f = flags(rest);
+  for (const k of Object.keys(f)) {
+    if (KNOWN[cmd] && !KNOWN[cmd].includes(k)) {
+      throw new Error(
+        `unknown flag --${kebab(k)}; ${cmd} takes ${KNOWN[cmd]
+          .filter((x) => x !== "quiet")
+          .map((x) => `--${kebab(x)}`)
+          .join(", ")}`,
+      );
+    }
+  }
   const secret = f.secret ?? process.env.CASTAMERE_SECRET;
   switch (cmd) {
     case "token":

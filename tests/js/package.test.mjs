@@ -211,7 +211,7 @@ test("the command line: --help prints the usage and exits 0, for every command; 
   assert.match(r.stderr, /^castamere: unknown command 'relya'\nusage:/);
 });
 
-test("the command line: a number flag that is not one exits 1, naming the flag and what it got", () => {
+test("the command line: a number flag that is not one, or an unknown flag, exits 1 naming the flag", () => {
   const cli = join(root, "js/cli.mjs");
   const cases = [
     [
@@ -223,6 +223,15 @@ test("the command line: a number flag that is not one exits 1, naming the flag a
     [["relay", "--secret", "s", "--max-frame-bytes", "1e6"], /--max-frame-bytes takes .* not '1e6'/],
     [["token", "--secret", "s", "--tenant", "t", "--ttl", "0"], /--ttl takes a whole number from 1 to/],
     [["relay", "--port", "--secret", "s"], /--port needs a value/],
+    // A flag of no command, a typo say, is not silently ignored.
+    [
+      ["relay", "--secret", "s", "--max-frame-byte", "5"],
+      /unknown flag --max-frame-byte; relay takes --port, .*--max-frame-bytes/,
+    ],
+    [
+      ["replica", "--relay-url", "ws://127.0.0.1:1", "--token", "t"],
+      /unknown flag --relay-url; replica takes --relay,/,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 10_000 });
