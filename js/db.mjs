@@ -14,6 +14,8 @@ const TO_REGION = 0;
 const TO_MEMBERSHIP = 1;
 const TO_PEER = 2;
 const TO_ORIGIN = 3;
+/** The relay's close code for a connection replaced by a newer one of the same replica id. */
+const RELAY_REPLACED = 4000;
 /** What a drain with no pending event reads (most have none). */
 const NO_EVENTS = Object.freeze([]);
 
@@ -541,6 +543,18 @@ export class Db extends Commands {
       this._welcomed = false;
       this._connected.clear();
       if (this._opened && !this._suspended) this._needResync = true;
+      // The relay keeps one connection per replica id: this one was replaced by another
+      // connection under the same id (a replica's own reconnection uses a new transport, whose
+      // old socket's close is not reported here), so two live replicas share an id.
+      if (code === RELAY_REPLACED && !this._closed) {
+        this._emit(
+          "error",
+          new CastamereError(
+            `EREPLICAID another connection with this replica's id (${this.replicaId}) replaced it at the relay: two live replicas must never share an id (leave replicaId unset for a random one), or writes of one can be lost`,
+            "EREPLICAID",
+          ),
+        );
+      }
     }
     // "connection" on each change, not on each retry; not for a close or suspend of ours.
     if (status !== "open" && status !== "closed") return;

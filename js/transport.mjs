@@ -181,14 +181,14 @@ export class RelayTransport {
       const was = this.open;
       this.open = false;
       if (this.ws === ws) this.ws = null;
-      this.lost(ev.reason || failure || `code ${ev.code}`, was);
+      this.lost(ev.reason || failure || `code ${ev.code}`, was, ev.code);
     });
   }
 
   /** A connection that failed or ended: says why (unless a 401 already did, for one that was
    * never open), and tries again after a backoff. */
-  lost(why, wasOpen) {
-    if (wasOpen || !this.refused) this.o.onStatus?.("closed", why);
+  lost(why, wasOpen, code) {
+    if (wasOpen || !this.refused) this.o.onStatus?.("closed", why, code);
     this.retry();
   }
 

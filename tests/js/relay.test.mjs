@@ -79,6 +79,30 @@ test("a connection is closed when its token expires, saying so", async () => {
   assert.match(relay.metrics.text(), /castamere_relay_drops_total\{reason="token expired"\} 1/);
 });
 
+test("two live replicas with one replica id are told so, each time the relay replaces one with the other", async (t) => {
+  const token = mintToken(secret, { tenant: "twins", region: "eu" });
+  const config = { bootstrapBudgetMs: 100 };
+  const a = await open({ relay: relay.url, token, replicaId: 42, config });
+  t.after(() => a.close());
+  const errors = { a: [], b: [] };
+  a.on("error", (e) => errors.a.push(e));
+  const b = await open({ relay: relay.url, token, replicaId: 42, config });
+  t.after(() => b.close());
+  b.on("error", (e) => errors.b.push(e));
+  const deadline = Date.now() + 5_000;
+  while ((errors.a.length === 0 || errors.b.length === 0) && Date.now() < deadline) await tick(50);
+  await a.close();
+  await b.close();
+  for (const [who, list] of Object.entries(errors)) {
+    assert.ok(list.length > 0, `${who} was not told`);
+    assert.equal(list[0].code, "EREPLICAID");
+    assert.match(
+      list[0].message,
+      /another connection with this replica's id \(42\) replaced it at the relay: two live replicas must never share an id/,
+    );
+  }
+});
+
 test("a token for one tenant never sees another tenant's traffic", async () => {
   const a = await connect(`replica=1&token=${mintToken(secret, { tenant: "alpha", region: "eu" })}`);
   const b = await connect(`replica=2&token=${mintToken(secret, { tenant: "beta", region: "eu" })}`);
