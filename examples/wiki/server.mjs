@@ -15,3 +15,12 @@ const db = await server.ready;
 db.on("error", (e) => console.error(`[wiki] ${e.message}`));
 db.on("connection", (c) => console.error(`[wiki] relay ${c.connected ? "connected" : `down (${c.reason})`}`));
 server.listen(Number(env.PORT ?? 8080), () => console.log(`wiki on http://127.0.0.1:${server.address().port}`));
+// On SIGTERM (a deploy, a scale-down) or Ctrl-C: stop serving, hand the writes on, then exit.
+for (const signal of ["SIGTERM", "SIGINT"]) {
+  process.once(signal, async () => {
+    console.error(`[wiki] ${signal}: handing writes on`);
+    await server.close();
+    console.error("[wiki] closed");
+    process.exit(0);
+  });
+}

@@ -7,12 +7,17 @@ export interface NodeServerOptions extends OpenOptions {
   db?: Db;
   /** Largest request body (1 MiB); a larger one is answered 413. */
   maxBodyBytes?: number;
+  /** How long `close()` waits for the store's writes to be handed on (5000 ms). */
+  closeBudgetMs?: number;
 }
 
 export interface CastamereServer extends Omit<Server, "close"> {
   /** Resolves to the store once it is open. */
   ready: Promise<Db>;
-  /** Stops the server and closes the store. */
+  /**
+   * Stops the server, hands the store's writes on (to the origin when the store has one, else
+   * to a live peer) within `closeBudgetMs`, and closes the store. Call it on SIGTERM.
+   */
   close(callback?: (err?: Error) => void): Promise<void>;
 }
 

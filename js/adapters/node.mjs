@@ -18,11 +18,14 @@ async function readBody(req, max) {
 
 /**
  * An http.Server serving `app`. `options`: what `open()` takes (relay, token, origin, region,
- * config), or `db` (an already open store), plus `maxBodyBytes` (default 1 MiB). Call
- * `server.ready` to wait for the store, and `server.close()` closes the store too.
+ * config), or `db` (an already open store), plus `maxBodyBytes` (default 1 MiB) and
+ * `closeBudgetMs` (default 5000). Call `server.ready` to wait for the store. `server.close()`
+ * stops serving, hands the store's writes on (to the origin, everything it lacks, when the
+ * store has one; else to a live peer of the region) within `closeBudgetMs`, and closes the
+ * store: call it on SIGTERM, or writes not yet handed on are lost with the process.
  */
 export function createServer(app, options = {}) {
-  const { db: given, maxBodyBytes = 1 << 20, ...dbOptions } = options;
+  const { db: given, maxBodyBytes = 1 << 20, closeBudgetMs = 5000, ...dbOptions } = options;
   let db = given ?? null;
   const ready = given ? Promise.resolve(given) : open(dbOptions).then((d) => (db = d));
   const server = httpServer(async (req, res) => {
@@ -47,7 +50,11 @@ export function createServer(app, options = {}) {
   server.close = (cb) => {
     close(cb);
     server.closeAllConnections?.();
-    return ready.then((d) => d.close());
+    return ready.then(async (d) => {
+      if (d.origin) await d.retire({ budgetMs: closeBudgetMs });
+      else await d.flush({ to: "region", budgetMs: closeBudgetMs });
+      await d.close();
+    });
   };
   return server;
 }

@@ -2,7 +2,7 @@
 // separate processes frozen between invocations), Cloudflare Workers (workerd via miniflare,
 // real outbound WebSockets and fetches on loopback), and Node http.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -111,6 +111,53 @@ test("Lambda@Edge: a response over what the event may generate is a 500 that say
     /over what CloudFront passes to a viewer-request function, which cut it; nothing was written/,
   );
   assert.equal(handler.store().get("quiet"), 1);
+});
+
+test("Node: server.close() hands the store's writes to the origin before it closes", async () => {
+  const server = createServer(createWikiApp({ jwtSecret }), {
+    relay: relay.url,
+    token,
+    origin: origin.url,
+    // Batches leave for the origin every hour on their own: only the close can have sent this one.
+    config: { ...config, originIntervalMs: 3_600_000 },
+  });
+  await server.ready;
+  await new Promise((r) => server.listen(0, r));
+  const r = await fetch(`http://127.0.0.1:${server.address().port}/pages/catelyn`);
+  assert.equal((await r.json()).views, 1);
+  await server.close();
+  const v = await fetch(`${origin.url}/v1/keys/page:catelyn:views`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(v.status, 200);
+  assert.equal((await v.json()).value, 1);
+});
+
+test("Node: the wiki's server hands its writes on and exits 0 on SIGTERM", async () => {
+  const child = spawn(process.execPath, ["examples/wiki/server.mjs"], {
+    env: {
+      ...process.env,
+      CASTAMERE_RELAY: relay.url,
+      CASTAMERE_TOKEN: token,
+      CASTAMERE_ORIGIN: origin.url,
+      PORT: "0",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  child.stderr.on("data", (d) => {
+    out += d;
+  });
+  await eventually(() => /wiki on http:\/\/127\.0\.0\.1:\d+/.test(out), 10_000, "the wiki server started");
+  const base = out.match(/http:\/\/127\.0\.0\.1:\d+/)[0];
+  assert.equal((await (await fetch(`${base}/pages/brienne`)).json()).views, 1);
+  const exited = new Promise((r) => child.once("exit", (code) => r(code)));
+  child.kill("SIGTERM");
+  assert.equal(await exited, 0, out);
+  assert.match(out, /\[wiki\] SIGTERM: handing writes on\n\[wiki\] closed\n/);
+  const v = await fetch(`${origin.url}/v1/keys/page:brienne:views`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal((await v.json()).value, 1);
 });
 
 test("authentication failures answer 401 or 403 and change nothing, under every adapter", async (t) => {
