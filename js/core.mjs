@@ -297,6 +297,9 @@ export class Commands {
       const r = h >= 0 ? this._byHandle(OP.HSET, h, field, value) : this._scratch(OP.HSET, key, field, value);
       return r ?? this._exec3("HSET", key, field, value);
     }
+    if (value === undefined && (typeof field !== "object" || field === null)) {
+      throw new CastamereError("ERR hset() takes a key, a field and its value, or a key and { field: value, ... }");
+    }
     const words = typeof field === "object" && field !== null ? Object.entries(field).flat() : [field, value];
     return this.exec(["HSET", key, ...words]);
   }

@@ -85,6 +85,7 @@ test("errors throw CastamereError with the Redis code and message", () => {
     code: "ERR",
     message: 'ERR exec() takes the command as an array of words, e.g. ["GET", "key"], not the string "GET k"',
   });
+  assert.throws(() => s.hset("h", "field"), { code: "ERR", message: /hset\(\) takes a key, a field and its value/ });
   assert.throws(() => s.applyDeltas("abc"), {
     code: "ERR",
     message: /takes the Uint8Array that takeDeltas\(\) returned/,
