@@ -41,7 +41,16 @@ export interface LambdaOptions extends OpenOptions {
   handoffBudgetMs?: number;
   /** After a longer freeze the socket is presumed dead and replaced (5000 ms). */
   reconnectAfterMs?: number;
+  /**
+   * Options of their own for the AWS regions a Lambda@Edge function runs in (its relay and
+   * token, say), over the others: the function takes the entry of its region (AWS_REGION),
+   * else `default`.
+   */
+  regions?: { [awsRegion: string]: Partial<OpenOptions> };
 }
+
+/** The open() options of a function running in `awsRegion`: see `LambdaOptions.regions`. */
+export declare function regionalOptions(options: LambdaOptions, awsRegion: string | undefined): OpenOptions;
 
 export interface LambdaHandler {
   (

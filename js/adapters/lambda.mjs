@@ -6,6 +6,7 @@
 import "../node.mjs";
 import { responseBody } from "../app.mjs";
 import { fromBase64, toBase64 } from "../bytes.mjs";
+import { CastamereError } from "../core.mjs";
 import { checkOpenOptions, open } from "../db.mjs";
 
 const STATUS_TEXT = {
@@ -91,18 +92,41 @@ function withinLimit(out, eventType) {
 }
 
 /**
+ * The open() options of a function running in AWS region `awsRegion` (Lambda@Edge runs a
+ * function in the region nearest each viewer and sets AWS_REGION there): the entry of
+ * `regions` for it, else `regions.default`, over the options outside `regions`.
+ */
+export function regionalOptions(options, awsRegion) {
+  const { regions, ...base } = options;
+  if (regions === undefined) return base;
+  const pick = regions[awsRegion] ?? regions.default;
+  if (!pick) {
+    const named = Object.keys(regions).join(", ");
+    throw new CastamereError(
+      `ERR lambdaHandler: this function runs in ${awsRegion ?? "an unknown region (no AWS_REGION)"}, which regions does not name (it names ${named}; add it, or a "default")`,
+    );
+  }
+  return { ...base, ...pick, config: { ...base.config, ...pick.config } };
+}
+
+/**
  * A Lambda@Edge handler for `app`. Options: everything `open()` takes (relay, token, origin,
  * region, config) — Lambda@Edge has no environment variables, so bundle them in — plus
  * `syncBudgetMs` (default 60) and `handoffBudgetMs` (default 250), and `reconnectAfterMs`
- * (default 5000: after a longer freeze the old socket is presumed dead).
+ * (default 5000: after a longer freeze the old socket is presumed dead). `regions` maps AWS
+ * regions to options of their own (each region's relay and token, say), over the rest; the
+ * function takes the entry of the region it runs in (AWS_REGION), or `regions.default`.
  *
  * Keep-warm: an event `{ "castamere": "keep-warm" }` (e.g. an EventBridge rule every minute
  * per region) only syncs and hands off, renewing this replica's lease so the region keeps a
  * live replica that holds its peers' writes.
  */
 export function lambdaHandler(app, options) {
-  const { syncBudgetMs = 60, handoffBudgetMs = 250, reconnectAfterMs = 5000, ...dbOptions } = options ?? {};
-  // Options it cannot use fail the function's initialisation, not each invocation.
+  const { syncBudgetMs = 60, handoffBudgetMs = 250, reconnectAfterMs = 5000, ...given } = options ?? {};
+  // Options it cannot use fail the function's initialisation, not each invocation: those of
+  // the region it runs in, and those of every region it names.
+  for (const name of Object.keys(given.regions ?? {})) checkOpenOptions(regionalOptions(given, name));
+  const dbOptions = regionalOptions(given, process.env.AWS_REGION);
   checkOpenOptions(dbOptions);
   let db = null;
   let opening = null;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { defineApp, jwtAuth, open, signJwt, signJwtEs256 } from "castamere";
-import { lambdaHandler } from "castamere/lambda";
+import { lambdaHandler, regionalOptions } from "castamere/lambda";
 import { createServer } from "castamere/node-http";
 import { startOrigin } from "castamere/origin";
 import { startRelay } from "castamere/relay";
@@ -158,6 +158,49 @@ test("Node: the wiki's server hands its writes on and exits 0 on SIGTERM", async
   assert.match(out, /\[wiki\] SIGTERM: handing writes on\n\[wiki\] closed\n/);
   const v = await fetch(`${origin.url}/v1/keys/page:brienne:views`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal((await v.json()).value, 1);
+});
+
+test("Lambda@Edge: a function takes the options of the AWS region it runs in", async (t) => {
+  const app = createWikiApp({ jwtSecret });
+  const regions = {
+    "eu-west-1": { relay: relay.url, token },
+    "ap-northeast-1": { relay: "ws://127.0.0.1:1", token: "v1.tokyo.token" },
+  };
+  assert.deepEqual(regionalOptions({ origin: "https://o", regions }, "eu-west-1"), {
+    origin: "https://o",
+    relay: relay.url,
+    token,
+    config: {},
+  });
+  assert.equal(
+    regionalOptions({ regions: { ...regions, default: { relay: "wss://d" } } }, "sa-east-1").relay,
+    "wss://d",
+  );
+  assert.throws(() => regionalOptions({ regions }, "us-east-1"), {
+    code: "ERR",
+    message:
+      /runs in us-east-1, which regions does not name \(it names eu-west-1, ap-northeast-1; add it, or a "default"\)/,
+  });
+  // Every region's entry is checked when the handler is made.
+  assert.throws(
+    () => lambdaHandler(app, { regions: { ...regions, "us-west-2": { relay: "relay.example.com", token } } }),
+    {
+      message: /open\(\{ relay \}\) must be a ws:\/\/ or wss:\/\/ URL/,
+    },
+  );
+  const was = process.env.AWS_REGION;
+  process.env.AWS_REGION = "eu-west-1";
+  t.after(() => {
+    if (was === undefined) delete process.env.AWS_REGION;
+    else process.env.AWS_REGION = was;
+  });
+  const handler = lambdaHandler(app, { regions, config });
+  t.after(() => handler.store()?.close());
+  const r = await handler(cfEvent("GET", "/pages/jaime"), {});
+  assert.equal(r.status, "200");
+  assert.equal(handler.store().connection.connected, true, "it joined the relay of eu-west-1");
+  process.env.AWS_REGION = "us-east-1";
+  assert.throws(() => lambdaHandler(app, { regions, config }), { message: /runs in us-east-1/ });
 });
 
 test("authentication failures answer 401 or 403 and change nothing, under every adapter", async (t) => {

@@ -117,6 +117,16 @@ test("README, Applications: the app, under the Node server and the Lambda handle
   assert.ok((await served.json()).views >= 1);
 });
 
+test("README, Lambda@Edge regions: the example makes a handler", async () => {
+  const code = block("lambdaHandler(app, {").replace(/^lambdaHandler\(/m, "const handler = lambdaHandler(");
+  const app = castamere.defineApp({ routes: {} });
+  const token = mintToken(secret, { tenant: "wiki", region: "*" });
+  const { handler } = await run(code, { app, lambdaHandler: lambda.lambdaHandler, EU_TOKEN: token, US_TOKEN: token }, [
+    "handler",
+  ]);
+  assert.equal(typeof handler, "function");
+});
+
 /** A free port on loopback (closed again, for a process to take). */
 function freePort() {
   return new Promise((resolve) => {
