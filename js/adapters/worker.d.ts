@@ -12,10 +12,14 @@ export interface ExecutionContextLike {
   waitUntil(promise: Promise<unknown>): void;
 }
 
-/** A Worker `{ fetch }` for `app`; `options(env)` maps the Worker's bindings onto `open()` options. */
+/**
+ * A Worker `{ fetch }` for `app`; `options(env, request)` maps the Worker's bindings (and the
+ * request, whose `cf` says where the isolate runs) onto `open()` options. The isolate's store
+ * opens with the options of its first request.
+ */
 export declare function workerHandler<Env = Record<string, string>>(
   app: Pick<App, "prepare" | "run">,
-  options: (env: Env) => WorkerOptions,
+  options: (env: Env, request: Request) => WorkerOptions,
 ): { fetch(request: Request, env: Env, ctx?: ExecutionContextLike): Promise<Response> };
 
 export declare function requestFromFetch(request: Request): Promise<AppRequest>;

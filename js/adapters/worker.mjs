@@ -23,9 +23,10 @@ export function fetchResponse(res) {
 }
 
 /**
- * A Worker `{ fetch }` for `app`. `options(env)` returns what `open()` takes (relay, token,
- * origin, region, config), plus optional `syncBudgetMs` (default 60) and `handoffBudgetMs`
- * (default 250).
+ * A Worker `{ fetch }` for `app`. `options(env, request)` returns what `open()` takes (relay,
+ * token, origin, region, config), plus optional `syncBudgetMs` (default 60) and
+ * `handoffBudgetMs` (default 250). The isolate's store opens with the options of its first
+ * request; `request.cf` (its `continent`, `colo`) can choose the region and the relay.
  */
 export function workerHandler(app, options) {
   let db = null;
@@ -35,7 +36,7 @@ export function workerHandler(app, options) {
       const appRequest = await requestFromFetch(request);
       const prepared = await app.prepare(appRequest);
       if (prepared.response) return fetchResponse(prepared.response);
-      const { syncBudgetMs = 60, handoffBudgetMs = 250, ...dbOptions } = options(env);
+      const { syncBudgetMs = 60, handoffBudgetMs = 250, ...dbOptions } = options(env, request);
       let release;
       const mine = new Promise((r) => {
         release = r;

@@ -379,6 +379,23 @@ test("Cloudflare Workers: the wiki in workerd, with real WebSockets to the relay
   }
 });
 
+test("Cloudflare Workers: with REGION auto and a token for every region, an isolate joins its continent's region", async () => {
+  const everywhere = mintToken(secret, { tenant: "wiki", region: "*" });
+  const mf = wikiWorker({ RELAY_URL: relay.url, RELAY_TOKEN: everywhere, REGION: "auto", SYNC_BUDGET_MS: "2000" });
+  const eu = await open({ relay: relay.url, token: everywhere, region: "EU", config });
+  const na = await open({ relay: relay.url, token: everywhere, region: "NA", config });
+  try {
+    const r = await mf.dispatchFetch("http://wiki.example/pages/olenna", { cf: { continent: "EU" } });
+    assert.equal(r.status, 200);
+    await eventually(() => eu.get("page:olenna:views") === 1, 5_000, "the EU replica sees the EU isolate's view");
+    assert.equal(na.get("page:olenna:views"), null, "the NA replica is in another region");
+  } finally {
+    await eu.close();
+    await na.close();
+    await mf.dispose();
+  }
+});
+
 test("Cloudflare Workers: a token the relay refuses fails the request with the relay's reason, every time", async (t) => {
   const mf = wikiWorker({ RELAY_URL: relay.url, RELAY_TOKEN: "v1.forged" });
   t.after(() => mf.dispose());
