@@ -44,7 +44,7 @@ export interface LambdaOptions extends OpenOptions {
   /**
    * Options of their own for the AWS regions a Lambda@Edge function runs in (its relay and
    * token, say), over the others: the function takes the entry of its region (AWS_REGION),
-   * else `default`.
+   * else `default`. `region` (for a token of every region) defaults to AWS_REGION.
    */
   regions?: { [awsRegion: string]: Partial<OpenOptions> };
 }

@@ -116,6 +116,7 @@ export function regionalOptions(options, awsRegion) {
  * (default 5000: after a longer freeze the old socket is presumed dead). `regions` maps AWS
  * regions to options of their own (each region's relay and token, say), over the rest; the
  * function takes the entry of the region it runs in (AWS_REGION), or `regions.default`.
+ * `region` (for a token of every region) defaults to AWS_REGION.
  *
  * Keep-warm: an event `{ "castamere": "keep-warm" }` (e.g. an EventBridge rule every minute
  * per region) only syncs and hands off, renewing this replica's lease so the region keeps a
@@ -127,6 +128,8 @@ export function lambdaHandler(app, options) {
   // the region it runs in, and those of every region it names.
   for (const name of Object.keys(given.regions ?? {})) checkOpenOptions(regionalOptions(given, name));
   const dbOptions = regionalOptions(given, process.env.AWS_REGION);
+  // With a token for every region, the region is the AWS region the function runs in.
+  dbOptions.region ??= process.env.AWS_REGION;
   checkOpenOptions(dbOptions);
   let db = null;
   let opening = null;

@@ -201,6 +201,14 @@ test("Lambda@Edge: a function takes the options of the AWS region it runs in", a
   assert.equal(handler.store().connection.connected, true, "it joined the relay of eu-west-1");
   process.env.AWS_REGION = "us-east-1";
   assert.throws(() => lambdaHandler(app, { regions, config }), { message: /runs in us-east-1/ });
+  // With a token for every region, the function's region is the AWS region it runs in.
+  const everywhere = mintToken(secret, { tenant: "wiki", region: "*" });
+  const peer = await open({ relay: relay.url, token: everywhere, region: "us-east-1", config });
+  t.after(() => peer.close());
+  const us = lambdaHandler(app, { relay: relay.url, token: everywhere, config });
+  t.after(() => us.store()?.close());
+  assert.equal((await us(cfEvent("GET", "/pages/tywin"), {})).status, "200");
+  await eventually(() => peer.get("page:tywin:views") === 1, 5_000, "the us-east-1 peer sees the view");
 });
 
 test("authentication failures answer 401 or 403 and change nothing, under every adapter", async (t) => {
