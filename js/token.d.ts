@@ -18,3 +18,6 @@ export declare function verifyToken(
  * something that is not a castamere token. For reporting only: `verifyToken` checks.
  */
 export declare function tokenClaims(token: string): { tenant: string; region: string; expires: number } | null;
+
+/** Calls `fn` once `expires` (ms since the epoch) has come; returns what cancels it. */
+export declare function atExpiry(expires: number, fn: () => void): () => void;

@@ -63,6 +63,23 @@ export function tokenClaims(token) {
   }
 }
 
+/**
+ * Calls `fn` once the time `expires` (ms since the epoch, as `verifyToken` gives it) has come,
+ * for a connection or a feed that ends with its token; returns what cancels it. The process
+ * is not kept alive for it, and an expiry beyond setTimeout's longest wait is reached in steps.
+ */
+export function atExpiry(expires, fn) {
+  let timer = null;
+  const check = () => {
+    const left = expires - Date.now();
+    if (left <= 0) return fn();
+    timer = setTimeout(check, Math.min(left, 2 ** 31 - 1));
+    timer.unref();
+  };
+  check();
+  return () => clearTimeout(timer);
+}
+
 /** The token of an HTTP request: `Authorization: Bearer`, else the `token` query parameter. */
 export function requestToken(req, url) {
   const auth = req.headers.authorization;

@@ -95,7 +95,6 @@ export class RelayTransport {
       return this.lost(e.message, true);
     }
     this.ws = ws;
-    ws.binaryType = "arraybuffer";
     // The `ws` package shows why an upgrade was refused; browsers do not.
     ws.on?.("unexpected-response", (_req, res) => {
       this.refusedWith(res.headers["x-castamere-reason"], res.statusCode);
@@ -117,9 +116,6 @@ export class RelayTransport {
       await res.body?.cancel();
       return this.lost(this.refusedWith(res.headers.get("x-castamere-reason"), res.status), false);
     }
-    // Binary frames as ArrayBuffers: from compatibility date 2026-03-17 a Worker's sockets
-    // deliver Blobs by default, as the standard says (the flag websocket_standard_binary_type).
-    ws.binaryType = "arraybuffer";
     ws.accept();
     if (this.closed) {
       ws.close(1000, "closing");
@@ -168,6 +164,9 @@ export class RelayTransport {
       ws.binaryType = "nodebuffer";
       ws.on("message", (data, isBinary) => (isBinary ? binary(data) : control(data.toString())));
     } else {
+      // Binary frames as ArrayBuffers. The standard's default is Blobs, as browsers have, and
+      // Workers from compatibility date 2026-03-17 (the flag websocket_standard_binary_type).
+      ws.binaryType = "arraybuffer";
       ws.addEventListener("message", (ev) =>
         typeof ev.data === "string" ? control(ev.data) : binary(new Uint8Array(ev.data)),
       );

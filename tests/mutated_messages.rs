@@ -146,6 +146,19 @@ fn target() -> Replica {
     r
 }
 
+/// Runs `$input` on a state read by `$state`: `Err` must leave the state as it was. Evaluates
+/// to whether `$input` was accepted.
+macro_rules! refused_changes_nothing {
+    ($state:expr, $input:expr, $what:expr) => {{
+        let before = $state;
+        let accepted = $input.is_ok();
+        if !accepted {
+            assert_eq!($state, before, "{}", $what);
+        }
+        accepted
+    }};
+}
+
 #[test]
 fn mutated_messages_never_panic_and_a_refused_one_changes_nothing() {
     let corpus = corpus();
@@ -160,36 +173,26 @@ fn mutated_messages_never_panic_and_a_refused_one_changes_nothing() {
             let bytes = mutate(&mut rng, msg, other);
             let label = format!("message {n}, mutated to {bytes:02x?}");
 
-            let before = replica.store().snapshot();
-            match replica.handle_message(2_000, &bytes) {
-                Ok(()) => accepted += 1,
-                Err(_) => {
-                    refused += 1;
-                    assert_eq!(replica.store().snapshot(), before, "a refused {label} changed the replica");
-                }
+            let what = |whom: &str| format!("a refused {label} changed {whom}");
+            if refused_changes_nothing!(
+                replica.store().snapshot(),
+                replica.handle_message(2_000, &bytes),
+                what("the replica")
+            ) {
+                accepted += 1;
+            } else {
+                refused += 1;
             }
             while replica.poll_transmit().is_some() {}
             while replica.poll_event().is_some() {}
 
-            let before = origin.snapshot_message();
-            if origin.handle(&bytes).is_err() {
-                assert_eq!(origin.snapshot_message(), before, "a refused {label} changed the origin");
-            }
-            let before = origin.snapshot_message();
-            if origin.restore(&bytes).is_err() {
-                assert_eq!(origin.snapshot_message(), before, "a refused row {label} changed the origin");
-            }
+            refused_changes_nothing!(origin.snapshot_message(), origin.handle(&bytes), what("the origin"));
+            refused_changes_nothing!(origin.snapshot_message(), origin.restore(&bytes), what("the origin's rows"));
 
             let mut store = Store::new(3);
             store.incr_by(b"views", 1).expect("a counter");
-            let before = store.snapshot();
-            if store.apply(&bytes).is_err() {
-                assert_eq!(store.snapshot(), before, "refused deltas {label} changed the store");
-            }
-            let before = store.snapshot();
-            if store.load_fragment(&bytes).is_err() {
-                assert_eq!(store.snapshot(), before, "a refused fragment {label} changed the store");
-            }
+            refused_changes_nothing!(store.snapshot(), store.apply(&bytes), what("a store, as deltas"));
+            refused_changes_nothing!(store.snapshot(), store.load_fragment(&bytes), what("a store, as a fragment"));
         }
     }
     eprintln!("{} messages x {} mutations: the replica refused {refused}, accepted {accepted}", corpus.len(), rounds());

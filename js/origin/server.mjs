@@ -10,7 +10,7 @@ import { createServer } from "node:http";
 import Database from "better-sqlite3";
 import { initSync, Origin } from "../../pkg/web/castamere.mjs";
 import { exposition } from "../prometheus.mjs";
-import { requestToken, verifyToken } from "../token.mjs";
+import { atExpiry, requestToken, verifyToken } from "../token.mjs";
 
 initSync({ module: readFileSync(new URL("../../pkg/web/castamere_bg.wasm", import.meta.url)) });
 
@@ -326,22 +326,14 @@ export async function startOrigin(options = {}) {
       res.write(": castamere origin change feed\n\n");
       feeds.add(res);
       // The feed ends when its token expires, as the relay's connections do.
-      let expiry = null;
-      const expire = () => {
-        const left = expires - Date.now();
-        if (left > 0) {
-          expiry = setTimeout(expire, Math.min(left, 2 ** 31 - 1));
-          expiry.unref();
-          return;
-        }
+      const cancelExpiry = atExpiry(expires, () => {
         feeds.delete(res);
         res.end(
           `event: expired\ndata: ${JSON.stringify({ error: `token expired at ${new Date(expires).toISOString()}` })}\n\n`,
         );
-      };
-      expire();
+      });
       req.on("close", () => {
-        clearTimeout(expiry);
+        cancelExpiry();
         feeds.delete(res);
       });
       return;

@@ -5,7 +5,7 @@
 import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
 import { exposition } from "../prometheus.mjs";
-import { requestToken, verifyToken } from "../token.mjs";
+import { atExpiry, requestToken, verifyToken } from "../token.mjs";
 import { DIRECT, FROM_DIRECT, FROM_PUBLISH, PUBLISH, TOPICS, validReplicaId } from "./frames.mjs";
 
 const DEFAULTS = {
@@ -185,18 +185,10 @@ export async function startRelay(options = {}) {
     });
     // A token works until its expiry, on a connection made before it too: the connection is
     // closed then, and its reconnection refused, as every other use of the token is.
-    let expiry = null;
-    const expire = () => {
-      const left = expires - Date.now();
-      if (left > 0) {
-        expiry = setTimeout(expire, Math.min(left, 2 ** 31 - 1)); // setTimeout's longest wait
-        expiry.unref();
-        return;
-      }
+    const cancelExpiry = atExpiry(expires, () => {
       metrics.count(metrics.drops, "token expired");
       ws.close(4001, `token expired at ${new Date(expires).toISOString()}; mint a new one with \`castamere token\``);
-    };
-    expire();
+    });
     room.set(replica, conn);
     tm.connections++;
     log(`join ${tenant}/${region} ${replica} (${room.size} in room)`);
@@ -274,7 +266,7 @@ export async function startRelay(options = {}) {
       send(conn, JSON.stringify({ type: "error", message: `unknown frame type 0x${data[0].toString(16)}` }), tm);
     });
     ws.on("close", () => {
-      clearTimeout(expiry);
+      cancelExpiry();
       tm.connections--;
       if (room.get(replica) === conn) {
         room.delete(replica);

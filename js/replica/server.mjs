@@ -31,15 +31,15 @@ export async function startReplica(options = {}) {
   // Its token stops working at its expiry: the relay then refuses every reconnection and the
   // origin every request. Say when, at start and (from a day before) every hour.
   const expires = tokenClaims(dbOptions.token)?.expires ?? null;
+  const when = expires === null ? null : new Date(expires).toISOString();
   const sayExpiry = () => {
     if (expires === null) return;
     const left = expires - Date.now();
-    const when = new Date(expires).toISOString();
     if (left <= 0) log(`its token expired at ${when}: the relay and the origin refuse it; mint a new one`);
     else if (left < 24 * HOUR)
       log(`its token expires at ${when}, in ${(left / HOUR).toFixed(1)} h: mint a new one and restart`);
   };
-  if (expires !== null) log(`its token expires at ${new Date(expires).toISOString()}`);
+  if (expires !== null) log(`its token expires at ${when}`);
   sayExpiry();
   const expiryTimer = setInterval(sayExpiry, HOUR);
   expiryTimer.unref();
@@ -76,7 +76,7 @@ export async function startReplica(options = {}) {
             lastWrite: db.lastWrite,
             regionAcked: db.regionAcked,
             originAcked: db.originAcked,
-            tokenExpires: expires === null ? null : new Date(expires).toISOString(),
+            tokenExpires: when,
           }),
         );
       } else if (path === "/metrics") {
