@@ -11,10 +11,13 @@ import { spawn } from "node:child_process";
 export function startProcess(
   file,
   args,
-  { ready = /listening on/, timeoutMs = 15_000, name = file, echo = false } = {},
+  { ready = /listening on/, timeoutMs = 15_000, name = file, echo = false, env } = {},
 ) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [file, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: env && { ...process.env, ...env },
+    });
     let out = "";
     let started = false;
     child.output = () => out;

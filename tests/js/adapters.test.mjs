@@ -2,7 +2,7 @@
 // separate processes frozen between invocations), Cloudflare Workers (workerd via miniflare,
 // real outbound WebSockets and fetches on loopback), and Node http.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,7 @@ import { startRelay } from "castamere/relay";
 import { mintToken } from "castamere/token";
 import { Miniflare } from "miniflare";
 import { createWikiApp } from "../../examples/wiki/app.mjs";
+import { startProcess as startScript } from "../../js/scenario/processes.mjs";
 import { cfEvent, startContainer } from "./support/containers.mjs";
 import { eventually, stop } from "./support/processes.mjs";
 
@@ -73,7 +74,13 @@ test("Lambda@Edge: a response over what the event may generate is a 500 that say
   const app = defineApp({
     routes: {
       "GET /big": { public: true, handler: ({ db }) => ({ body: "x".repeat(50 * 1024 + db.incr("big")) }) },
-      "POST /quiet": { public: true, handler: ({ db }) => (db.incr("quiet"), { status: 204 }) },
+      "POST /quiet": {
+        public: true,
+        handler: ({ db }) => {
+          db.incr("quiet");
+          return { status: 204 };
+        },
+      },
     },
   });
   const handler = lambdaHandler(app, { relay: relay.url, token, config });
@@ -132,30 +139,17 @@ test("Node: server.close() hands the store's writes to the origin before it clos
 });
 
 test("Node: the wiki's server hands its writes on and exits 0 on SIGTERM", async () => {
-  const child = spawn(process.execPath, ["examples/wiki/server.mjs"], {
-    env: {
-      ...process.env,
-      CASTAMERE_RELAY: relay.url,
-      CASTAMERE_TOKEN: token,
-      CASTAMERE_ORIGIN: origin.url,
-      PORT: "0",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const child = await startScript("examples/wiki/server.mjs", [], {
+    ready: /wiki on http:\/\/127\.0\.0\.1:\d+/,
+    env: { CASTAMERE_RELAY: relay.url, CASTAMERE_TOKEN: token, CASTAMERE_ORIGIN: origin.url, PORT: "0" },
   });
-  let out = "";
-  child.stdout.on("data", (d) => {
-    out += d;
-  });
-  child.stderr.on("data", (d) => {
-    out += d;
-  });
-  await eventually(() => /wiki on http:\/\/127\.0\.0\.1:\d+/.test(out), 10_000, "the wiki server started");
-  const base = out.match(/http:\/\/127\.0\.0\.1:\d+/)[0];
+  const out = () => child.output();
+  const base = child.url;
   assert.equal((await (await fetch(`${base}/pages/brienne`)).json()).views, 1);
   const exited = new Promise((r) => child.once("exit", (code) => r(code)));
   child.kill("SIGTERM");
-  assert.equal(await exited, 0, out);
-  assert.match(out, /\[wiki\] SIGTERM: handing writes on\n\[wiki\] closed\n/);
+  assert.equal(await exited, 0, out());
+  assert.match(out(), /\[wiki\] SIGTERM: handing writes on\n\[wiki\] closed\n/);
   const v = await fetch(`${origin.url}/v1/keys/page:brienne:views`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal((await v.json()).value, 1);
 });

@@ -4,7 +4,7 @@
 // those of a relay and an origin started here on loopback. A line `expr; // N` asserts that
 // expr is N.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,7 +17,7 @@ import { startOrigin } from "castamere/origin";
 import { startRelay } from "castamere/relay";
 import { mintToken } from "castamere/token";
 import { cfEvent } from "./support/containers.mjs";
-import { stop } from "./support/processes.mjs";
+import { startProcess, stop } from "./support/processes.mjs";
 
 const entries = { castamere, "castamere/lambda": lambda, "castamere/node-http": nodeHttp };
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
@@ -137,25 +137,6 @@ function freePort() {
   });
 }
 
-/** `castamere` with `args` and `env` until its output matches `ready`. */
-function startCastamere(args, env, ready) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: "pipe" });
-    let out = "";
-    child.output = () => out;
-    const timer = setTimeout(() => reject(new Error(`castamere ${args[0]} did not start: ${out}`)), 15_000);
-    const seen = (d) => {
-      out += d;
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout.on("data", seen);
-    child.stderr.on("data", seen);
-    child.once("exit", (code) => reject(new Error(`castamere ${args[0]} exited with ${code}: ${out}`)));
-  });
-}
 const cli = new URL("../../js/cli.mjs", import.meta.url).pathname;
 
 test("README, Deploying: its commands start a relay, an origin and a regional replica that a replica joins", async (t) => {
@@ -200,7 +181,7 @@ test("README, Deploying: its commands start a relay, an origin and a regional re
       assert.match(token, /^v1\./);
       continue;
     }
-    children.push(await startCastamere(args, { ...env, ...own }, ready[args[0]]));
+    children.push(await startProcess(args, ready[args[0]], { ...env, ...own }));
   }
   assert.equal(children.length, 3, "the block starts a relay, an origin and a replica");
   for (const port of Object.values(ports)) {

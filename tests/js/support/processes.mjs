@@ -7,14 +7,16 @@ import { startProcess as start } from "../../../js/scenario/processes.mjs";
 const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const cli = join(root, "js/cli.mjs");
 
-/** Starts `castamere <args>` (see js/scenario/processes.mjs): quiet, unless CASTAMERE_TEST_LOGS. */
-export function startProcess(args, ready = /listening on/) {
+/** Starts `castamere <args>` (see js/scenario/processes.mjs), with `env` beside this process's
+ * environment: quiet, unless CASTAMERE_TEST_LOGS. */
+export function startProcess(args, ready = /listening on/, env = undefined) {
   const logs = Boolean(process.env.CASTAMERE_TEST_LOGS);
   return start(cli, [...args, ...(logs ? [] : ["--quiet"])], {
     ready,
     timeoutMs: 10_000,
     name: `castamere ${args[0]}`,
     echo: logs,
+    env,
   });
 }
 
