@@ -68,7 +68,10 @@ test("a token is minted only with a finite ttl: none signs an expiry the relay w
 });
 
 test("a connection is closed when its token expires, saying so", async () => {
-  const c = await connect(`replica=5&token=${mintToken(secret, { tenant: "wiki", region: "eu", ttl: 1 })}`);
+  // Expiry is in whole seconds (the minting second plus ttl): minted as of half a second
+  // ahead, the token expires 0.5-1.5 s from now, not at once when minted late in a second.
+  const token = mintToken(secret, { tenant: "wiki", region: "eu", ttl: 1, now: Date.now() + 500 });
+  const c = await connect(`replica=5&token=${token}`);
   assert.equal(c.status, 101);
   const t0 = Date.now();
   const { code, reason } = await closed(c.ws);
