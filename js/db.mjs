@@ -26,16 +26,16 @@ export function setOriginFetch(f) {
   defaultFetch = f;
 }
 
-/** Throws, naming the option, unless `value` is an absolute URL of one of `protocols`. */
-function checkUrl(option, value, protocols, example) {
+/** Throws, naming the option, unless `value` is an absolute URL of one of `protocols`; `what`
+ * says what it takes. */
+function checkUrl(option, value, protocols, what, example) {
   let u = null;
   try {
     u = typeof value === "string" ? new URL(value) : null;
   } catch {}
   if (u === null || !protocols.includes(u.protocol)) {
-    const schemes = protocols.filter((p) => !p.startsWith("http") || option === "origin").map((p) => `${p}//`);
     throw new CastamereError(
-      `ERR open({ ${option} }) must be ${option === "origin" ? "an" : "a"} ${schemes.join(" or ")} URL such as '${example}', not ${JSON.stringify(value)}`,
+      `ERR open({ ${option} }) must be ${what} URL such as '${example}', not ${JSON.stringify(value)}`,
     );
   }
 }
@@ -96,8 +96,11 @@ export function checkOpenOptions(o) {
   if (!o.transport && !o.token)
     throw new CastamereError("ERR open() needs a token for the relay (see `castamere token`)");
   // A malformed address is the caller's to fix, not a network fault to retry for ever.
-  if (!o.transport) checkUrl("relay", o.relay, ["ws:", "wss:", "http:", "https:"], "ws://127.0.0.1:7400");
-  if (o.origin) checkUrl("origin", o.origin, ["http:", "https:"], "https://origin.example.com");
+  if (!o.transport) {
+    checkUrl("relay", o.relay, ["ws:", "wss:", "http:", "https:"], "a ws:// or wss://", "ws://127.0.0.1:7400");
+  }
+  if (o.origin)
+    checkUrl("origin", o.origin, ["http:", "https:"], "an http:// or https://", "https://origin.example.com");
 }
 
 /**

@@ -29,21 +29,14 @@ export function verifyToken(secret, token, now = Date.now()) {
   if (got.length !== want.length || !timingSafeEqual(got, want)) {
     throw new Error("bad token signature: it was minted with another secret");
   }
-  let claims;
-  try {
-    claims = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
-  } catch {
-    throw new Error("malformed token claims");
-  }
-  if (typeof claims.t !== "string" || typeof claims.r !== "string" || typeof claims.e !== "number") {
-    throw new Error("malformed token claims");
-  }
-  if (claims.e * 1000 <= now) {
+  const claims = tokenClaims(token);
+  if (claims === null) throw new Error("malformed token claims");
+  if (claims.expires <= now) {
     throw new Error(
-      `token expired at ${new Date(claims.e * 1000).toISOString()}; mint a new one with \`castamere token\``,
+      `token expired at ${new Date(claims.expires).toISOString()}; mint a new one with \`castamere token\``,
     );
   }
-  return { tenant: claims.t, region: claims.r, expires: claims.e * 1000 };
+  return claims;
 }
 
 /**

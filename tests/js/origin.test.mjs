@@ -87,6 +87,17 @@ function batcher(id) {
   };
 }
 
+/** Two batches of writer `id`, in order: n += 10; then n += 5 and s gets "x". */
+function twoBatches(id) {
+  const round = batcher(id);
+  const b1 = round([["INCRBY", "n", "10"]]);
+  const b2 = round([
+    ["INCRBY", "n", "5"],
+    ["SADD", "s", "x"],
+  ]);
+  return [b1, b2];
+}
+
 test("SIGKILL in the middle of a stream of batches: acknowledged batches survive whole, the rest are resent", async (t) => {
   const db = join(dir, "kill.sqlite");
   let origin = await startOriginProcess(db);
@@ -136,12 +147,7 @@ test("SIGKILL in the middle of a stream of batches: acknowledged batches survive
 test("the same batch twice, out of order, or after a restart counts once", async () => {
   const db = join(dir, "dup.sqlite");
   let origin = await startOriginProcess(db);
-  const round = batcher(77);
-  const b1 = round([["INCRBY", "n", "10"]]);
-  const b2 = round([
-    ["INCRBY", "n", "5"],
-    ["SADD", "s", "x"],
-  ]);
+  const [b1, b2] = twoBatches(77);
   // Out of order: the second batch waits for the first (it is not applied, and says so).
   assert.equal((await post(origin.url, b2)).status, 200);
   assert.equal(await value(origin.url, "n"), null);
@@ -161,12 +167,7 @@ test("the same batch twice, out of order, or after a restart counts once", async
 test("a batch the origin cannot make durable gets a 503, is not taken as applied, and counts once when resent", async () => {
   const db = join(dir, "persist-fails.sqlite");
   let origin = await startOriginProcess(db);
-  const round = batcher(79);
-  const b1 = round([["INCRBY", "n", "10"]]);
-  const b2 = round([
-    ["INCRBY", "n", "5"],
-    ["SADD", "s", "x"],
-  ]);
+  const [b1, b2] = twoBatches(79);
   assert.equal((await post(origin.url, b1)).status, 200);
   // Another connection to the same file makes the origin's next commit fail, as a full disk or
   // an I/O error would: every batch the origin records aborts its transaction.
