@@ -335,10 +335,12 @@ export class Db extends Commands {
 
   /**
    * Before a long-lived replica stops for good: ships to the origin everything it holds that
-   * the origin lacks (its own writes, and those of departed writers), within `budgetMs`.
+   * the origin lacks (its own writes, and those of departed writers), within `budgetMs`; with
+   * no origin, hands its writes to a live peer of the region (as `flush({ to: "region" })`).
    * Resolves to `{ done }`; then call `close()`.
    */
   async retire({ budgetMs = 5000 } = {}) {
+    if (!this.origin) return { done: (await this.flush({ to: "region", budgetMs })).acked };
     const done = () => !this._w.owesOrigin;
     // Retiring first: only then does the replica count departed writers' writes as owed.
     this._w.retire(Date.now());

@@ -230,7 +230,7 @@ export declare class Db extends Commands {
   flush(options?: { to?: "region" | "origin"; budgetMs?: number }): Promise<FlushResult>;
   /** Seals pending writes and sends them to the region now (peers acknowledge them within `ackDelayMs`, as any others). */
   push(): void;
-  /** Before a long-lived replica stops: ships everything the origin lacks (its own and departed writers' writes). */
+  /** Before a long-lived replica stops: ships everything the origin lacks (its own and departed writers' writes); with no origin, hands its writes to a live peer. */
   retire(options?: { budgetMs?: number }): Promise<{ done: boolean }>;
   /** Resolves when no request to the origin is in flight (for `waitUntil`). */
   idle(): Promise<void>;

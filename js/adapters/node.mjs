@@ -51,8 +51,7 @@ export function createServer(app, options = {}) {
     close(cb);
     server.closeAllConnections?.();
     return ready.then(async (d) => {
-      if (d.origin) await d.retire({ budgetMs: closeBudgetMs });
-      else await d.flush({ to: "region", budgetMs: closeBudgetMs });
+      await d.retire({ budgetMs: closeBudgetMs });
       await d.close();
     });
   };

@@ -120,10 +120,10 @@ export async function startReplica(options = {}) {
   const close = () => {
     clearInterval(expiryTimer);
     closing ??= (async () => {
-      if (dbOptions.origin) {
-        const { done } = await db.retire({ budgetMs: 10_000 });
-        if (!done) log("some writes did not reach the origin before the budget ran out; peers still hold them");
-      }
+      const { done } = await db.retire({ budgetMs: 10_000 });
+      if (!done && dbOptions.origin) {
+        log("some writes did not reach the origin before the budget ran out; peers still hold them");
+      } else if (!done) log("its own writes did not reach a live peer before the budget ran out");
       await db.close();
       if (http) {
         http.closeAllConnections?.();

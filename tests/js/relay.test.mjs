@@ -106,6 +106,25 @@ test("two live replicas with one replica id are told so, each time the relay rep
   }
 });
 
+test("retire() with no origin hands the replica's writes to a live peer", async (t) => {
+  const token = mintToken(secret, { tenant: "retiring", region: "eu" });
+  // Writes wait an hour to be sent on their own: only retire() can hand them on in time.
+  const config = { bootstrapBudgetMs: 100, deltaIntervalMs: 3_600_000 };
+  const a = await open({ relay: relay.url, token, config });
+  t.after(() => a.close());
+  const b = await open({ relay: relay.url, token, config });
+  t.after(() => b.close());
+  const deadline = Date.now() + 5_000;
+  while (a.peers.length === 0 && Date.now() < deadline) await tick(20);
+  assert.equal(a.peers.length, 1, "a sees b");
+  for (let i = 0; i < 5; i++) a.incr("views");
+  assert.ok(a.regionAcked < a.lastWrite, "nothing is held by a peer yet");
+  const { done } = await a.retire({ budgetMs: 2_000 });
+  assert.equal(done, true);
+  assert.ok(a.regionAcked >= a.lastWrite, "a peer holds every write");
+  assert.equal(b.get("views"), 5);
+});
+
 test("a token for one tenant never sees another tenant's traffic", async () => {
   const a = await connect(`replica=1&token=${mintToken(secret, { tenant: "alpha", region: "eu" })}`);
   const b = await connect(`replica=2&token=${mintToken(secret, { tenant: "beta", region: "eu" })}`);
